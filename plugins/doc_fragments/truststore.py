@@ -1,0 +1,36 @@
+# -*- coding: utf-8 -*-
+# Copyright: apim.certificates contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    """Options that name and open a Java truststore."""
+
+    DOCUMENTATION = r"""
+options:
+  path:
+    description:
+      - Path of the truststore on the managed node, for example
+        C(<API-M_HOME>/repository/resources/security/client-truststore.jks).
+    type: path
+  password:
+    description:
+      - The truststore password. WSO2's default is C(wso2carbon).
+      - Never logged, never shown in a diff, a result or an error message.
+    type: str
+  store_type:
+    description:
+      - The truststore's format. V(auto) detects it from the file's bytes.
+      - A declared type that disagrees with the file's bytes is an error that names both.
+      - Case-insensitive; V(p12) and V(pfx) are read as V(PKCS12).
+    type: str
+    default: auto
+requirements:
+  - cryptography >= 45.0.0 (on the managed node)
+  - pyjks (on the managed node, for JKS and JCEKS stores)
+notes:
+  - No JRE or keytool is needed on the managed node.
+  - Aliases are case-insensitive, as in Java, and are stored and reported in lower case.
+"""

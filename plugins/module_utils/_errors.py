@@ -1,0 +1,35 @@
+# -*- coding: utf-8 -*-
+# Copyright: apim.certificates contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+"""Exceptions of the apim.certificates library.
+
+Every failure the library can foresee is one of these, with a message a user can act on.
+Messages never contain a password: callers pass passwords in, never into a message.
+"""
+
+from __future__ import annotations
+
+
+class ApimCertificatesError(Exception):
+    """Base of every error this collection raises on purpose."""
+
+
+class CertificateError(ApimCertificatesError):
+    """Certificate content that cannot be used (garbage, a key, a CSR, expired...)."""
+
+
+class TruststoreError(ApimCertificatesError):
+    """A truststore that cannot be read, verified or written."""
+
+
+class FileWriteError(ApimCertificatesError):
+    """A file that could not be written safely; the original is left as it was."""
+
+
+class GatewayConfigError(ApimCertificatesError):
+    """An API-M configuration file (deployment.toml, sslprofiles.xml) that cannot be used."""
+
+
+class EndpointError(ApimCertificatesError):
+    """A backend endpoint whose certificate could not be fetched or did not match its pin."""

@@ -1,0 +1,571 @@
+# -*- coding: utf-8 -*-
+# Copyright: apim.certificates contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+"""Java truststores (JKS, JCEKS, PKCS12) as a map alias -> entry, read and written without a JRE.
+
+Reading: JKS and JCEKS through pyjks (key entries are kept in their encrypted form and never
+decrypted), PKCS12 through cryptography. Writing: JKS and JCEKS by this module's own serializer
+(pyjks cannot write JCEKS; both formats share one layout but for the magic number), PKCS12 through
+cryptography's serialize_java_truststore, which adds the attribute Java needs to see a trusted entry.
+
+Aliases follow Java: case-insensitive, kept lower-case.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime
+import hashlib
+import struct
+import time
+import traceback
+
+from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
+from ansible_collections.apim.certificates.plugins.module_utils._errors import (
+    ApimCertificatesError,
+    CertificateError,
+    TruststoreError,
+)
+from ansible_collections.apim.certificates.plugins.module_utils._fileio import read_bytes
+
+try:
+    from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, NoEncryption, pkcs12
+except ImportError:  # pragma: no cover
+    pass
+
+STORE_TYPES = ("JKS", "JCEKS", "PKCS12")
+TRUSTED_CERT = "trustedCertEntry"
+PRIVATE_KEY = "PrivateKeyEntry"
+SECRET_KEY = "SecretKeyEntry"
+
+_MAGIC = {"JKS": b"\xfe\xed\xfe\xed", "JCEKS": b"\xce\xce\xce\xce"}
+_WHITENING = b"Mighty Aphrodite"
+
+_jks = None
+PYJKS_IMPORT_ERROR = None
+
+
+def _pyjks():
+    """Import pyjks on first use: it costs ~90 ms and PKCS12-only runs never need it."""
+    global _jks, PYJKS_IMPORT_ERROR  # pylint: disable=global-statement
+    if _jks is None:
+        try:
+            import jks  # pylint: disable=import-outside-toplevel
+        except ImportError:
+            PYJKS_IMPORT_ERROR = traceback.format_exc()
+            raise TruststoreError(
+                "the Python library pyjks is required to read JKS and JCEKS truststores; install it with 'pip install pyjks'"
+            ) from None
+        _jks = jks
+    return _jks
+
+
+def has_pyjks() -> bool:
+    try:
+        _pyjks()
+    except TruststoreError:
+        return False
+    return True
+
+
+def normalize_store_type(value: str | None) -> str:
+    """'auto' (or None) stays 'auto'; JKS/JCEKS/PKCS12 in any case are accepted; 'p12'/'pfx' mean PKCS12."""
+    if value is None:
+        return "auto"
+    text = str(value).strip().upper()
+    if text == "AUTO":
+        return "auto"
+    if text in ("P12", "PFX", "PKCS#12"):
+        text = "PKCS12"
+    if text not in STORE_TYPES:
+        raise TruststoreError(f"store_type '{value}' is not one of auto, JKS, JCEKS, PKCS12")
+    return text
+
+
+def normalize_alias(alias: str) -> str:
+    """Java treats aliases case-insensitively and JKS/JCEKS store them lower-case."""
+    return alias.lower()
+
+
+@dataclasses.dataclass
+class TruststoreEntry:
+    alias: str
+    entry_type: str
+    certificate: bytes | None  # DER of the trusted certificate, or the first of a key entry's chain
+    timestamp: int | None = None  # milliseconds since the epoch, as JKS records it
+    chain: tuple = ()  # key entries: ((cert type, DER), ...)
+    protected_key: bytes | None = None  # key entries: the encrypted key, written back as read
+
+    @property
+    def sha256(self) -> str | None:
+        if self.certificate is None:
+            return None
+        return certs.colon_hex(hashlib.sha256(self.certificate).digest())
+
+
+@dataclasses.dataclass
+class Truststore:
+    path: str | None
+    store_type: str
+    entries: dict  # alias -> TruststoreEntry, in file order
+    integrity_verified: bool = True
+    exists: bool = True
+    has_secret_keys: bool = False
+
+    def fingerprints(self) -> dict:
+        return {alias: entry.sha256 for alias, entry in self.entries.items()}
+
+    def aliases_with(self, sha256: str) -> list:
+        return [alias for alias, entry in self.entries.items() if entry.sha256 == sha256]
+
+
+def detect_store_type(data: bytes) -> str | None:
+    if data[:4] == _MAGIC["JKS"]:
+        return "JKS"
+    if data[:4] == _MAGIC["JCEKS"]:
+        return "JCEKS"
+    if data[:1] == b"\x30":
+        return "PKCS12"
+    return None
+
+
+def _describe(path: str | None) -> str:
+    return f"truststore {path}" if path else "truststore"
+
+
+def parse_truststore(data: bytes, password: str | None, store_type: str = "auto", path: str | None = None) -> Truststore:
+    """Parse a store's bytes. password None skips JKS/JCEKS integrity checking (read-only use)."""
+    what = _describe(path)
+    declared = normalize_store_type(store_type)
+    if not data:
+        raise TruststoreError(f"{what} is empty (0 bytes): not a JKS, JCEKS or PKCS12 store")
+    found = detect_store_type(data)
+    if found is None:
+        raise TruststoreError(
+            f"{what} is not a Java keystore: its first bytes (0x{data[:4].hex()}) are neither JKS (FEEDFEED), "
+            "JCEKS (CECECECE) nor PKCS12 (DER)"
+        )
+    if declared != "auto" and declared != found:
+        raise TruststoreError(f"{what}: store_type is {declared} but the file is a {found} store")
+    if found == "PKCS12":
+        return _parse_pkcs12(data, password, what, path)
+    return _parse_jks(data, password, found, what, path)
+
+
+def _parse_jks(data: bytes, password: str | None, store_type: str, what: str, path: str | None) -> Truststore:
+    jks = _pyjks()
+    try:
+        keystore = jks.KeyStore.loads(data, password, try_decrypt_keys=False)
+    except jks.util.KeystoreSignatureException:
+        raise TruststoreError(f"{what}: wrong password (the {store_type} integrity check failed)") from None
+    except jks.util.DuplicateAliasException as exc:
+        raise TruststoreError(f"{what} is corrupt: {exc}") from None
+    except jks.util.UnsupportedKeystoreVersionException as exc:
+        raise TruststoreError(f"{what}: {exc}") from None
+    except (jks.util.BadKeystoreFormatException, ValueError, IndexError, EOFError) as exc:
+        raise TruststoreError(f"{what} is corrupt or truncated ({store_type}: {exc})") from None
+    except Exception as exc:  # noqa: BLE001 - pyjks raises assorted errors on malformed secret-key blobs
+        raise TruststoreError(f"{what} is corrupt or truncated ({store_type}: {type(exc).__name__})") from None
+    if password is None:
+        _check_complete(data, store_type, what)
+    entries = {}
+    has_secret = False
+    for alias, entry in keystore.entries.items():
+        key = normalize_alias(alias)
+        if isinstance(entry, jks.TrustedCertEntry):
+            entries[key] = TruststoreEntry(key, TRUSTED_CERT, bytes(entry.cert), entry.timestamp)
+        elif isinstance(entry, jks.PrivateKeyEntry):
+            chain = tuple((ctype, bytes(der)) for ctype, der in entry.cert_chain)
+            first = chain[0][1] if chain else None
+            entries[key] = TruststoreEntry(
+                key, PRIVATE_KEY, first, entry.timestamp, chain=chain, protected_key=bytes(entry._encrypted)
+            )
+        else:
+            has_secret = True
+            entries[key] = TruststoreEntry(key, SECRET_KEY, None, entry.timestamp)
+    return Truststore(path, store_type, entries, integrity_verified=password is not None, has_secret_keys=has_secret)
+
+
+def _check_complete(data: bytes, store_type: str, what: str) -> None:
+    """Without a password pyjks skips the trailing hash; still refuse a store whose hash is cut off."""
+    consumed = _entries_length(data)  # None for stores with secret keys: nothing more to check then
+    if consumed is not None and len(data) - consumed != 20:
+        raise TruststoreError(f"{what} is corrupt or truncated ({store_type}: the integrity hash is missing or damaged)")
+
+
+def _entries_length(data: bytes) -> int | None:
+    """Offset where the entries of a JKS/JCEKS store end (trusted and private-key entries only)."""
+    try:
+        count = struct.unpack_from(">I", data, 8)[0]
+        pos = 12
+        for _ in range(count):
+            tag = struct.unpack_from(">I", data, pos)[0]
+            pos += 4
+            pos += 2 + struct.unpack_from(">H", data, pos)[0] + 8
+            if tag == 2:
+                pos += 2 + struct.unpack_from(">H", data, pos)[0]
+                pos += 4 + struct.unpack_from(">I", data, pos)[0]
+            elif tag == 1:
+                pos += 4 + struct.unpack_from(">I", data, pos)[0]
+                chain = struct.unpack_from(">I", data, pos)[0]
+                pos += 4
+                for _ in range(chain):
+                    pos += 2 + struct.unpack_from(">H", data, pos)[0]
+                    pos += 4 + struct.unpack_from(">I", data, pos)[0]
+            else:
+                return None
+        return pos
+    except struct.error:
+        return None
+
+
+def _parse_pkcs12(data: bytes, password: str | None, what: str, path: str | None) -> Truststore:
+    length = certs._der_element_length(data)  # pylint: disable=protected-access
+    if length is None or length != len(data):
+        raise TruststoreError(f"{what} is corrupt or truncated (PKCS12: the DER structure does not span the file)")
+    secret = password.encode("utf-8") if password is not None else None
+    try:
+        bundle = pkcs12.load_pkcs12(data, secret)
+    except ValueError:
+        if password is None:
+            raise TruststoreError(f"{what}: a PKCS12 store can only be read with its password; give password") from None
+        raise TruststoreError(f"{what}: wrong password, or the PKCS12 data is corrupt") from None
+    except Exception as exc:  # noqa: BLE001 - unsupported PKCS12 algorithms
+        raise TruststoreError(f"{what}: cannot read this PKCS12 store ({type(exc).__name__}: {exc})") from None
+    entries = {}
+    if bundle.key is not None and bundle.cert is not None:
+        name = (bundle.cert.friendly_name or b"1").decode("utf-8", "replace")
+        key = normalize_alias(name)
+        der = certs.certificate_der(bundle.cert.certificate)
+        chain = [("X.509", der)] + [
+            ("X.509", certs.certificate_der(extra.certificate))
+            for extra in bundle.additional_certs
+            if extra.friendly_name is None
+        ]
+        entries[key] = TruststoreEntry(key, PRIVATE_KEY, der, None, chain=tuple(chain))
+    unnamed = 0
+    for extra in bundle.additional_certs:
+        if extra.friendly_name is None:
+            if bundle.key is not None:
+                continue  # part of the key entry's chain
+            unnamed += 1
+            name = f"unnamed-{unnamed}"
+        else:
+            name = extra.friendly_name.decode("utf-8", "replace")
+        key = normalize_alias(name)
+        entries[key] = TruststoreEntry(key, TRUSTED_CERT, certs.certificate_der(extra.certificate), None)
+    return Truststore(path, "PKCS12", entries, integrity_verified=True)
+
+
+def load_truststore(path: str, password: str | None, store_type: str = "auto", missing_ok: bool = False) -> Truststore:
+    """Load the store at path. With missing_ok, a missing file is an empty store of store_type (JKS for auto)."""
+    declared = normalize_store_type(store_type)
+    try:
+        data = read_bytes(path, "truststore")
+    except ApimCertificatesError as exc:
+        if missing_ok and "does not exist" in str(exc):
+            return Truststore(path, "JKS" if declared == "auto" else declared, {}, exists=False)
+        raise TruststoreError(str(exc)) from None
+    return parse_truststore(data, password, declared, path)
+
+
+def _java_utf(text: str) -> bytes:
+    """Java's DataOutput.writeUTF: modified UTF-8 with a two-byte length."""
+    out = bytearray()
+    for char in text:
+        code = ord(char)
+        if code == 0:
+            out += b"\xc0\x80"
+        elif code > 0xFFFF:
+            code -= 0x10000
+            for half in (0xD800 + (code >> 10), 0xDC00 + (code & 0x3FF)):
+                out += bytes((0xE0 | (half >> 12), 0x80 | ((half >> 6) & 0x3F), 0x80 | (half & 0x3F)))
+        else:
+            out += char.encode("utf-8")
+    if len(out) > 0xFFFF:
+        raise TruststoreError(f"alias '{text[:40]}...' is too long for a Java keystore")
+    return struct.pack(">H", len(out)) + bytes(out)
+
+
+def _serialize_jks(store: Truststore, password: str) -> bytes:
+    out = bytearray(_MAGIC[store.store_type])
+    out += struct.pack(">II", 2, len(store.entries))
+    now = int(time.time() * 1000)
+    for alias, entry in store.entries.items():
+        timestamp = entry.timestamp if entry.timestamp is not None else now
+        if entry.entry_type == TRUSTED_CERT:
+            out += struct.pack(">I", 2) + _java_utf(alias) + struct.pack(">q", timestamp)
+            out += _java_utf("X.509") + struct.pack(">I", len(entry.certificate)) + entry.certificate
+        elif entry.entry_type == PRIVATE_KEY and entry.protected_key is not None:
+            out += struct.pack(">I", 1) + _java_utf(alias) + struct.pack(">q", timestamp)
+            out += struct.pack(">I", len(entry.protected_key)) + entry.protected_key
+            out += struct.pack(">I", len(entry.chain))
+            for cert_type, der in entry.chain:
+                out += _java_utf(cert_type) + struct.pack(">I", len(der)) + der
+        else:
+            raise TruststoreError(
+                f"{_describe(store.path)} holds {entry.entry_type} '{alias}', which this collection does not rewrite; "
+                "keep certificates and keys in separate stores"
+            )
+    digest = hashlib.sha1(password.encode("utf-16-be") + _WHITENING + bytes(out)).digest()
+    return bytes(out) + digest
+
+
+def _serialize_pkcs12(store: Truststore, password: str) -> bytes:
+    bags = []
+    for alias, entry in store.entries.items():
+        if entry.entry_type != TRUSTED_CERT:
+            raise TruststoreError(
+                f"{_describe(store.path)} holds {entry.entry_type} '{alias}'; this collection rewrites PKCS12 stores "
+                "only when they hold trusted certificates alone"
+            )
+        cert = certs._load_der_certificate(entry.certificate)  # pylint: disable=protected-access
+        bags.append(pkcs12.PKCS12Certificate(cert, alias.encode("utf-8")))
+    encryption = BestAvailableEncryption(password.encode("utf-8")) if password else NoEncryption()
+    return pkcs12.serialize_java_truststore(bags, encryption)
+
+
+def serialize_truststore(store: Truststore, password: str | None) -> bytes:
+    if password is None:
+        raise TruststoreError(f"{_describe(store.path)}: a password is required to write a truststore")
+    if store.store_type in ("JKS", "JCEKS"):
+        return _serialize_jks(store, password)
+    return _serialize_pkcs12(store, password)
+
+
+# --- planning -------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class DesiredCertificate:
+    """What the user wants under one alias: a certificate present, or the alias absent."""
+
+    alias: str
+    state: str = "present"
+    certificate: object = None  # cryptography x509.Certificate when present
+    source: str = "certificate"
+
+
+@dataclasses.dataclass
+class Change:
+    alias: str
+    action: str  # added, replaced, removed, unchanged
+    fingerprint: str | None
+    previous_fingerprint: str | None = None
+    certificate: object = None
+    subject: str | None = None
+    not_after: str | None = None
+    status: str | None = None
+
+    def result(self) -> dict:
+        return {
+            "alias": self.alias,
+            "action": self.action,
+            "fingerprint": self.fingerprint,
+            "previous_fingerprint": self.previous_fingerprint,
+            "subject": self.subject,
+            "not_after": self.not_after,
+            "status": self.status,
+        }
+
+
+@dataclasses.dataclass
+class Plan:
+    changes: list
+    warnings: list
+
+    @property
+    def changed(self) -> bool:
+        return any(change.action != "unchanged" for change in self.changes)
+
+    def results(self) -> list:
+        return [change.result() for change in self.changes]
+
+    def diff(self, store: Truststore) -> dict:
+        """before/after as alias -> {fingerprint, subject}, for the aliases this plan touches."""
+        before, after = {}, {}
+        for change in self.changes:
+            if change.action == "unchanged":
+                continue
+            entry = store.entries.get(change.alias)
+            if entry is not None:
+                before[change.alias] = _entry_summary(entry)
+            if change.action in ("added", "replaced"):
+                after[change.alias] = {"fingerprint": change.fingerprint, "subject": change.subject}
+        return {"before": before, "after": after}
+
+
+def _entry_summary(entry: TruststoreEntry) -> dict:
+    subject = None
+    if entry.certificate is not None:
+        try:
+            subject = certs._load_der_certificate(entry.certificate).subject.rfc4514_string()  # pylint: disable=protected-access
+        except ValueError:
+            subject = None
+    return {"fingerprint": entry.sha256, "subject": subject}
+
+
+def _describe_certificate(cert, now) -> dict:
+    return {
+        "subject": cert.subject.rfc4514_string(),
+        "not_after": certs.certificate_facts(cert, now)["not_after"],
+        "status": certs.validity_status(cert, now),
+    }
+
+
+def plan_changes(
+    store: Truststore,
+    desired: list,
+    *,
+    replace: bool = True,
+    allow_expired: bool = False,
+    now: datetime.datetime | None = None,
+) -> Plan:
+    """Compare desired aliases with the store. Pure: the store is not modified."""
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    changes, warnings = [], []
+    seen = {}
+    fingerprints = store.fingerprints()
+    for item in desired:
+        alias = normalize_alias(item.alias)
+        if alias in seen:
+            raise TruststoreError(f"alias '{item.alias}' is given twice ({seen[alias]} and {item.source}); aliases are case-insensitive")
+        seen[alias] = item.source
+        entry = store.entries.get(alias)
+        if item.state == "absent":
+            if entry is None:
+                changes.append(Change(alias, "unchanged", None))
+                continue
+            if entry.entry_type != TRUSTED_CERT:
+                raise TruststoreError(
+                    f"alias '{alias}' in {_describe(store.path)} is a {entry.entry_type}, not a trusted certificate; "
+                    "this module does not remove keys"
+                )
+            changes.append(Change(alias, "removed", None, previous_fingerprint=entry.sha256))
+            continue
+
+        cert = item.certificate
+        der = certs.certificate_der(cert)
+        sha256 = certs.sha256_fingerprint(der)
+        facts = _describe_certificate(cert, now)
+        status = facts["status"]
+        others = [other for other, fingerprint in fingerprints.items() if fingerprint == sha256 and other != alias]
+        if others:
+            warnings.append(
+                f"the certificate for alias '{alias}' (SHA-256 {sha256}) is already in {_describe(store.path)} "
+                f"under alias {', '.join(repr(o) for o in others)}"
+            )
+        if entry is not None and entry.sha256 == sha256:
+            if status == "expired":
+                warnings.append(f"the certificate under alias '{alias}' expired on {facts['not_after']}")
+            changes.append(Change(alias, "unchanged", sha256, sha256, cert, **facts))
+            continue
+        if entry is not None and entry.entry_type != TRUSTED_CERT:
+            raise TruststoreError(
+                f"alias '{alias}' in {_describe(store.path)} is a {entry.entry_type}; "
+                "refusing to replace a key entry with a certificate"
+            )
+        if entry is not None and not replace:
+            warnings.append(
+                f"alias '{alias}' holds a different certificate (SHA-256 {entry.sha256}); "
+                "it was kept because replace is false"
+            )
+            changes.append(Change(alias, "unchanged", entry.sha256, entry.sha256))
+            continue
+        if status == "expired" and not allow_expired:
+            raise CertificateError(
+                f"{item.source}: the certificate for alias '{alias}' ({facts['subject']}) expired on "
+                f"{facts['not_after']}; set allow_expired to store it anyway"
+            )
+        if status == "not_yet_valid":
+            warnings.append(f"the certificate for alias '{alias}' is not valid before {certs.certificate_facts(cert, now)['not_before']}")
+        action = "added" if entry is None else "replaced"
+        changes.append(Change(alias, action, sha256, entry.sha256 if entry else None, cert, **facts))
+    return Plan(changes, warnings)
+
+
+def apply_plan(store: Truststore, plan: Plan) -> Truststore:
+    """A new Truststore with the plan applied; replaced entries keep their place in the file."""
+    entries = dict(store.entries)
+    now = int(time.time() * 1000)
+    for change in plan.changes:
+        if change.action == "removed":
+            entries.pop(change.alias, None)
+        elif change.action in ("added", "replaced"):
+            entries[change.alias] = TruststoreEntry(
+                change.alias, TRUSTED_CERT, certs.certificate_der(change.certificate), now
+            )
+    return dataclasses.replace(store, entries=entries, exists=True)
+
+
+def entry_facts(entry: TruststoreEntry, now: datetime.datetime | None = None) -> dict:
+    """One entry as truststore_info reports it."""
+    facts = {"alias": entry.alias, "entry_type": entry.entry_type}
+    if entry.certificate is None:
+        facts.update(dict.fromkeys((
+            "subject", "issuer", "serial_number", "not_before", "not_after", "status",
+            "days_remaining", "fingerprints", "subject_alt_names", "is_ca", "self_signed",
+            "signature_algorithm", "public_key",
+        )))
+        return facts
+    try:
+        cert = certs._load_der_certificate(entry.certificate)  # pylint: disable=protected-access
+    except ValueError:
+        raise CertificateError(f"alias '{entry.alias}' holds data that is not a valid X.509 certificate") from None
+    facts.update(certs.certificate_facts(cert, now))
+    return facts
+
+
+# --- the read-modify-write every state-changing caller uses ---------------------------------------
+
+
+@dataclasses.dataclass
+class ConvergeResult:
+    path: str
+    store_type: str
+    plan: Plan
+    before: Truststore
+    changed: bool
+    created: bool = False
+    backup_file: str | None = None
+
+    def diff(self) -> dict:
+        diff = self.plan.diff(self.before)
+        diff["before_header"] = diff["after_header"] = self.path
+        return diff
+
+
+def converge_truststore(
+    path: str,
+    password: str | None,
+    desired: list,
+    *,
+    store_type: str = "auto",
+    replace: bool = True,
+    allow_expired: bool = False,
+    create: bool = False,
+    backup: bool = False,
+    check_mode: bool = False,
+) -> ConvergeResult:
+    """Bring the store at path to the desired aliases. Loads once, saves once, and only when something changed.
+
+    The lock is held from load to rename, so a concurrent writer's update is never lost; in check mode
+    nothing is locked or written and the result predicts what a real run would do.
+    """
+    from ansible_collections.apim.certificates.plugins.module_utils._fileio import locked, write_atomic  # pylint: disable=import-outside-toplevel
+
+    if password is None:
+        raise TruststoreError(f"{_describe(path)}: password is required to change a truststore")
+    with contextlib.nullcontext() if check_mode else locked(path):
+        store = load_truststore(path, password, store_type, missing_ok=True)
+        if not store.exists and not create:
+            raise TruststoreError(f"{_describe(path)} does not exist; set create to true to create it")
+        plan = plan_changes(store, desired, replace=replace, allow_expired=allow_expired)
+        result = ConvergeResult(path, store.store_type, plan, store, plan.changed, created=not store.exists and plan.changed)
+        if plan.changed and not check_mode:
+            data = serialize_truststore(apply_plan(store, plan), password)
+            result.backup_file = write_atomic(path, data, backup=backup and store.exists)
+    return result
+

@@ -1,0 +1,94 @@
+"""Run the collection's modules the way users do: ansible-playbook, with JSON results read back."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+COLLECTIONS = os.path.join(ROOT, "build", "collections")
+BIN = os.path.dirname(sys.executable)
+
+
+def sha256_file(path: str) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
+def _env(tmp_path) -> dict:
+    env = dict(os.environ)
+    env.update({
+        "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS,
+        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+        "ANSIBLE_CALLBACK_PLUGINS": os.path.join(os.path.dirname(os.path.abspath(__file__)), "callback_plugins"),
+        "ANSIBLE_CALLBACKS_ENABLED": "result_file",
+        "ANSIBLE_LOCAL_TEMP": str(tmp_path / ".ansible-local"),
+        "ANSIBLE_REMOTE_TEMP": str(tmp_path / ".ansible-remote"),
+        "ANSIBLE_HOST_KEY_CHECKING": "False",
+        "ANSIBLE_RETRY_FILES_ENABLED": "False",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_DEPRECATION_WARNINGS": "False",
+        "PATH": BIN + os.pathsep + env.get("PATH", ""),
+    })
+    return env
+
+
+class TaskResult(dict):
+    @property
+    def failed(self) -> bool:
+        return bool(self.get("failed"))
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.get("changed"))
+
+
+def run_module(tmp_path, module: str, args: dict, *, check: bool = False, diff: bool = False, verbosity: int = 0) -> TaskResult:
+    """Run one task of module with args on localhost; return its result (never raises on task failure)."""
+    result, _ = run_module_raw(tmp_path, module, args, check=check, diff=diff, verbosity=verbosity)
+    return result
+
+
+def run_module_raw(tmp_path, module: str, args: dict, *, check=False, diff=False, verbosity=0):
+    """As run_module, and also the playbook's whole stdout+stderr (for leak checks)."""
+    playbook = [{
+        "hosts": "localhost",
+        "gather_facts": False,
+        "tasks": [{"name": "under test", module: args, "ignore_errors": True}],
+    }]
+    book = tmp_path / f"play-{os.getpid()}-{id(args)}.yml"
+    book.write_text(yaml.safe_dump(playbook, sort_keys=False))
+    cmd = [os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local", str(book)]
+    if check:
+        cmd.append("--check")
+    if diff:
+        cmd.append("--diff")
+    if verbosity:
+        cmd.append("-" + "v" * verbosity)
+    results = tmp_path / f"results-{os.getpid()}-{id(args)}.jsonl"
+    env = _env(tmp_path)
+    env["APIM_TEST_RESULTS"] = str(results)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, check=False)
+    book.unlink()
+    try:
+        records = [json.loads(line) for line in results.read_text().splitlines()]
+        results.unlink()
+        result = records[-1]
+    except (OSError, ValueError, IndexError) as exc:
+        raise AssertionError(f"ansible-playbook gave no result ({exc}):\n{proc.stdout}\n{proc.stderr}") from None
+    return TaskResult(result), proc.stdout + proc.stderr
+
+
+def run_playbook(tmp_path, playbook: str, *extra: str, check: bool = False) -> subprocess.CompletedProcess:
+    """Run a playbook file with the default callback; returns the process."""
+    env = _env(tmp_path)
+    env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.builtin.default"
+    cmd = [os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local", playbook, *extra]
+    if check:
+        cmd.append("--check")
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, check=False)

@@ -1,0 +1,101 @@
+"""keytool and a JVM TLS client as the judges of what the collection writes."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+JAVA = shutil.which("java")
+KEYTOOL = shutil.which("keytool")
+JAVA_MISSING = "no Java (java and keytool) on this machine: Java interop tests need a JDK"
+
+needs_java = pytest.mark.skipif(not (JAVA and KEYTOOL), reason=JAVA_MISSING)
+
+_ENTRY = re.compile(r"^Alias name: (.*)$", re.MULTILINE)
+
+
+def keytool(*args: str, password: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    """Run keytool. The password goes through an environment variable, never the command line."""
+    cmd = [KEYTOOL, *args]
+    env = dict(os.environ)
+    if password is not None:
+        env["KT_STOREPASS"] = password
+        cmd += ["-storepass:env", "KT_STOREPASS"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"keytool {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def keytool_list(path: str, password: str, store_type: str | None = None) -> dict:
+    """alias -> (entry type, SHA-256) as keytool -list -v reports them."""
+    args = ["-list", "-v", "-keystore", path]
+    if store_type:
+        args += ["-storetype", store_type]
+    out = keytool(*args, password=password).stdout
+    entries = {}
+    for block in out.split("Alias name: ")[1:]:
+        alias = block.splitlines()[0].strip()
+        kind = re.search(r"Entry type: (\S+)", block).group(1)
+        sha = re.search(r"SHA256: ([0-9A-F:]+)", block).group(1)
+        entries[alias] = (kind, sha)
+    return entries
+
+
+def keytool_import(path: str, password: str, alias: str, cert_file: str, store_type: str) -> None:
+    keytool("-importcert", "-noprompt", "-alias", alias, "-file", cert_file, "-keystore", path,
+            "-storetype", store_type, password=password)
+
+
+CLIENT_SOURCE = r"""
+import java.io.InputStream;
+import java.net.URL;
+import javax.net.ssl.HttpsURLConnection;
+
+public class TlsClient {
+    public static void main(String[] args) throws Exception {
+        HttpsURLConnection c = (HttpsURLConnection) new URL(args[0]).openConnection();
+        c.setConnectTimeout(10000);
+        c.setReadTimeout(10000);
+        try {
+            int code = c.getResponseCode();
+            System.out.println("HTTP " + code);
+            System.exit(code == 200 ? 0 : 3);
+        } catch (Exception e) {
+            System.out.println("FAILED " + e);
+            System.exit(2);
+        }
+    }
+}
+"""
+
+
+def compile_client(workdir: str) -> str:
+    src = os.path.join(workdir, "TlsClient.java")
+    with open(src, "w") as handle:
+        handle.write(CLIENT_SOURCE)
+    subprocess.run(["javac", "-d", workdir, src], check=True, capture_output=True, timeout=120)
+    return workdir
+
+
+def java_tls_get(classdir: str, url: str, truststore: str, password: str, store_type: str) -> subprocess.CompletedProcess:
+    """GET url from a JVM that trusts only truststore. The password reaches Java through a file, not argv."""
+    opts = os.path.join(classdir, f"trust-{os.getpid()}-{abs(hash(truststore))}.opts")
+    with open(opts, "w") as handle:
+        handle.write(
+            f"-Djavax.net.ssl.trustStore={truststore}\n"
+            f"-Djavax.net.ssl.trustStorePassword={password}\n"
+            f"-Djavax.net.ssl.trustStoreType={store_type}\n"
+        )
+    os.chmod(opts, 0o600)
+    try:
+        return subprocess.run(
+            [JAVA, f"@{opts}", "-cp", classdir, "TlsClient", url],
+            capture_output=True, text=True, timeout=120, check=False,
+        )
+    finally:
+        os.unlink(opts)

@@ -1,0 +1,47 @@
+"""A local HTTPS backend with a certificate of the test's choosing, on 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import os
+import ssl
+import tempfile
+import threading
+
+from tests.support.pki import key_pem, pem
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 - http.server's naming
+        body = b"ok\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def https_server(cert, key, chain=()):
+    """Serve HTTPS on 127.0.0.1:<free port>; yields the port. chain: extra certificates sent after cert."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cert_file = os.path.join(tmp, "cert.pem")
+        key_file = os.path.join(tmp, "key.pem")
+        with open(cert_file, "w") as handle:
+            handle.write(pem(cert) + "".join(pem(c) for c in chain))
+        with open(key_file, "w") as handle:
+            handle.write(key_pem(key))
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert_file, key_file)
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield server.server_address[1]
+        finally:
+            server.shutdown()
+            server.server_close()
