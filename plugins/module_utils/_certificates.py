@@ -100,6 +100,20 @@ def _what_is_der(der: bytes) -> str | None:
     return None
 
 
+def _leaf_first(bundle: list) -> list:
+    """PKCS#7 keeps its certificates in a SET, in no useful order: put them leaf first, each followed by its issuer."""
+    remaining = list(bundle)
+    issuers = {c.issuer for c in remaining if c.issuer != c.subject}
+    leaves = [c for c in remaining if c.subject not in issuers] or remaining[:1]
+    ordered = []
+    current = leaves[0]
+    while current is not None and current in remaining:
+        ordered.append(current)
+        remaining.remove(current)
+        current = next((c for c in remaining if c.subject == current.issuer), None)
+    return ordered + remaining
+
+
 def _certificates_from_der(der: bytes, source: str) -> list:
     length = _der_element_length(der)
     if length is None or length > len(der):
@@ -113,7 +127,7 @@ def _certificates_from_der(der: bytes, source: str) -> list:
     except ValueError:
         certs = None
     if certs:
-        return list(certs)
+        return _leaf_first(list(certs))
     if certs is not None:
         raise CertificateError(f"{source}: the PKCS#7 bundle holds no certificate")
     found = _what_is_der(der)
@@ -166,7 +180,7 @@ def parse_certificates(data, source: str = "certificate") -> list:
                         ) from None
                 else:
                     try:
-                        certs.extend(pkcs7.load_der_pkcs7_certificates(der))
+                        certs.extend(_leaf_first(list(pkcs7.load_der_pkcs7_certificates(der))))
                     except ValueError:
                         raise CertificateError(f"{source}: PEM block '{label.decode()}' is not a valid PKCS#7 bundle") from None
             else:

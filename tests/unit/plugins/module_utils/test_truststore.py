@@ -1,0 +1,241 @@
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
+from ansible_collections.apim.certificates.plugins.module_utils._errors import CertificateError, TruststoreError
+from tests.conftest import FIXTURES
+from tests.support.pki import der, expired_cert, make_cert, sha256
+
+PASSWORD = "s3cret-Store!"
+CERTS = [make_cert(f"backend{i}.test")[0] for i in range(4)]
+STOCK = os.path.join(FIXTURES, "apim-4.x-master", "all-in-one", "client-truststore.jks")
+KEYSTORE = os.path.join(FIXTURES, "carbon-kernel-4.9.x", "wso2carbon.jks")
+needs_fixtures = pytest.mark.skipif(not os.path.exists(STOCK), reason=f"../shared/fixtures absent: {STOCK} not found")
+
+
+def _present(alias, cert):
+    return ts.DesiredCertificate(alias, "present", cert)
+
+
+def _store_with(tmp_path, store_type, certs, name=None):
+    path = str(tmp_path / (name or f"store.{store_type.lower()}"))
+    ts.converge_truststore(path, PASSWORD, [_present(f"Alias{i}", c) for i, c in enumerate(certs)], store_type=store_type, create=True)
+    return path
+
+
+@pytest.mark.parametrize("store_type", ts.STORE_TYPES)
+def test_round_trip_keeps_aliases_and_fingerprints(tmp_path, store_type):
+    path = _store_with(tmp_path, store_type, CERTS)
+    store = ts.load_truststore(path, PASSWORD)
+    assert store.store_type == store_type
+    assert store.fingerprints() == {f"alias{i}": sha256(c) for i, c in enumerate(CERTS)}
+    assert all(e.entry_type == ts.TRUSTED_CERT for e in store.entries.values())
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.parametrize("store_type", ts.STORE_TYPES)
+def test_declared_type_must_match_the_bytes(tmp_path, store_type):
+    path = _store_with(tmp_path, store_type, CERTS[:1])
+    for other in ts.STORE_TYPES:
+        if other == store_type:
+            assert ts.load_truststore(path, PASSWORD, other.lower()).store_type == store_type
+            continue
+        with pytest.raises(TruststoreError) as info:
+            ts.load_truststore(path, PASSWORD, other)
+        assert f"store_type is {other} but the file is a {store_type} store" in str(info.value)
+
+
+@pytest.mark.parametrize("store_type", ts.STORE_TYPES)
+def test_wrong_password_is_named(tmp_path, store_type):
+    path = _store_with(tmp_path, store_type, CERTS[:1])
+    with pytest.raises(TruststoreError, match="wrong password") as info:
+        ts.load_truststore(path, "not-the-password")
+    assert "not-the-password" not in str(info.value)
+
+
+@pytest.mark.parametrize("store_type", ts.STORE_TYPES)
+@pytest.mark.parametrize("cut", [0.5, 0.9, -1])
+def test_truncated_stores_are_refused(tmp_path, store_type, cut):
+    path = _store_with(tmp_path, store_type, CERTS[:2])
+    data = open(path, "rb").read()
+    size = len(data) - 1 if cut == -1 else int(len(data) * cut)
+    with open(path, "wb") as handle:
+        handle.write(data[:size])
+    with pytest.raises(TruststoreError, match="corrupt|truncated|wrong password"):
+        ts.load_truststore(path, PASSWORD)
+    if store_type != "PKCS12":
+        with pytest.raises(TruststoreError, match="corrupt|truncated"):
+            ts.load_truststore(path, None)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", r"is empty \(0 bytes\)"),
+        (b"hello world", "not a Java keystore"),
+        (b"\xfe\xed\xfe\xed\x00\x00\x00\x07", "Unsupported keystore version"),
+        (b"\xfe\xed\xfe\xed\x00\x00\x00\x02\x00\x00\x00\x05", "corrupt or truncated"),
+        (b"\x30\x82\x01\x00garbage", "corrupt or truncated"),
+    ],
+)
+def test_not_a_store(tmp_path, content, message):
+    path = tmp_path / "bad.jks"
+    path.write_bytes(content)
+    with pytest.raises(TruststoreError, match=message):
+        ts.load_truststore(str(path), PASSWORD)
+
+
+def test_missing_directory_and_dangling_link(tmp_path):
+    with pytest.raises(TruststoreError, match="does not exist"):
+        ts.load_truststore(str(tmp_path / "nope.jks"), PASSWORD)
+    with pytest.raises(TruststoreError, match="is a directory"):
+        ts.load_truststore(str(tmp_path), PASSWORD)
+    link = tmp_path / "link.jks"
+    link.symlink_to(tmp_path / "gone.jks")
+    with pytest.raises(TruststoreError, match="dangling symbolic link"):
+        ts.load_truststore(str(link), PASSWORD)
+
+
+def test_jks_without_password_is_listed_but_not_verified(tmp_path):
+    path = _store_with(tmp_path, "JKS", CERTS[:2])
+    store = ts.load_truststore(path, None)
+    assert store.integrity_verified is False
+    assert len(store.entries) == 2
+
+
+def test_pkcs12_without_password_says_so(tmp_path):
+    path = _store_with(tmp_path, "PKCS12", CERTS[:1])
+    with pytest.raises(TruststoreError, match="only be read with its password"):
+        ts.load_truststore(path, None)
+
+
+def test_plan_is_by_content_not_by_alias(tmp_path):
+    path = _store_with(tmp_path, "JKS", CERTS[:2])
+    store = ts.load_truststore(path, PASSWORD)
+    plan = ts.plan_changes(store, [
+        _present("ALIAS0", CERTS[0]),   # same cert, other case: unchanged
+        _present("alias1", CERTS[2]),   # other cert: replaced
+        _present("new", CERTS[3]),      # added
+        ts.DesiredCertificate("gone", "absent"),  # not there: unchanged
+    ])
+    assert [(c.alias, c.action) for c in plan.changes] == [
+        ("alias0", "unchanged"), ("alias1", "replaced"), ("new", "added"), ("gone", "unchanged"),
+    ]
+    assert plan.changes[1].previous_fingerprint == sha256(CERTS[1])
+    assert plan.changed
+
+
+def test_replace_false_keeps_and_warns(tmp_path):
+    store = ts.load_truststore(_store_with(tmp_path, "JKS", CERTS[:1]), PASSWORD)
+    plan = ts.plan_changes(store, [_present("alias0", CERTS[1])], replace=False)
+    assert not plan.changed
+    assert "replace is false" in plan.warnings[0]
+
+
+def test_same_certificate_under_another_alias_warns(tmp_path):
+    store = ts.load_truststore(_store_with(tmp_path, "JKS", CERTS[:1]), PASSWORD)
+    plan = ts.plan_changes(store, [_present("copy", CERTS[0])])
+    assert plan.changes[0].action == "added"
+    assert "under alias 'alias0'" in plan.warnings[0]
+
+
+def test_expired_is_refused_unless_allowed(tmp_path):
+    store = ts.load_truststore(_store_with(tmp_path, "JKS", CERTS[:1]), PASSWORD)
+    old, _ = expired_cert()
+    with pytest.raises(CertificateError, match="expired on .*allow_expired"):
+        ts.plan_changes(store, [_present("old", old)])
+    assert ts.plan_changes(store, [_present("old", old)], allow_expired=True).changes[0].action == "added"
+
+
+def test_duplicate_aliases_in_one_request(tmp_path):
+    store = ts.load_truststore(_store_with(tmp_path, "JKS", CERTS[:1]), PASSWORD)
+    with pytest.raises(TruststoreError, match="given twice"):
+        ts.plan_changes(store, [_present("Dup", CERTS[1]), _present("dup", CERTS[2])])
+
+
+@pytest.mark.parametrize("store_type", ts.STORE_TYPES)
+def test_converge_writes_once_and_then_never(tmp_path, store_type):
+    path = _store_with(tmp_path, store_type, CERTS[:2])
+    before = os.stat(path)
+    desired = [_present("alias0", CERTS[0]), ts.DesiredCertificate("alias1", "absent"), _present("x", CERTS[3])]
+    predicted = ts.converge_truststore(path, PASSWORD, desired, check_mode=True)
+    assert predicted.changed and os.stat(path).st_mtime_ns == before.st_mtime_ns
+    done = ts.converge_truststore(path, PASSWORD, desired)
+    assert [c.action for c in done.plan.changes] == [c.action for c in predicted.plan.changes] == ["unchanged", "removed", "added"]
+    after = os.stat(path)
+    again = ts.converge_truststore(path, PASSWORD, desired)
+    assert not again.changed
+    assert os.stat(path).st_mtime_ns == after.st_mtime_ns and os.stat(path).st_ino == after.st_ino
+    assert ts.load_truststore(path, PASSWORD).fingerprints() == {"alias0": sha256(CERTS[0]), "x": sha256(CERTS[3])}
+
+
+def test_converge_missing_store_needs_create(tmp_path):
+    with pytest.raises(TruststoreError, match="set create to true"):
+        ts.converge_truststore(str(tmp_path / "new.jks"), PASSWORD, [_present("a", CERTS[0])])
+    with pytest.raises(TruststoreError, match="set create to true"):
+        ts.converge_truststore(str(tmp_path / "new.jks"), PASSWORD, [_present("a", CERTS[0])], check_mode=True)
+    assert not (tmp_path / "new.jks").exists()
+
+
+def test_converge_backup_keeps_the_old_bytes(tmp_path):
+    path = _store_with(tmp_path, "JKS", CERTS[:1])
+    old = open(path, "rb").read()
+    result = ts.converge_truststore(path, PASSWORD, [_present("b", CERTS[1])], backup=True)
+    assert result.backup_file and open(result.backup_file, "rb").read() == old
+    assert PASSWORD not in result.backup_file
+
+
+def test_jceks_differs_from_jks_only_in_magic(tmp_path):
+    jks_path = _store_with(tmp_path, "JKS", CERTS[:2])
+    jceks_path = _store_with(tmp_path, "JCEKS", CERTS[:2])
+    jks_store = ts.load_truststore(jks_path, PASSWORD)
+    jceks_store = ts.load_truststore(jceks_path, PASSWORD)
+    assert jks_store.fingerprints() == jceks_store.fingerprints()
+    assert open(jceks_path, "rb").read()[:4] == b"\xce\xce\xce\xce"
+
+
+@needs_fixtures
+def test_stock_wso2_truststore_round_trips_byte_for_byte():
+    store = ts.load_truststore(STOCK, "wso2carbon")
+    assert store.store_type == "JKS" and len(store.entries) == 146
+    assert {"wso2carbon", "gateway_certificate_alias"} <= set(store.entries)
+    assert ts.serialize_truststore(store, "wso2carbon") == open(STOCK, "rb").read()
+
+
+@needs_fixtures
+def test_key_entries_survive_a_rewrite_untouched(tmp_path):
+    path = tmp_path / "wso2carbon.jks"
+    path.write_bytes(open(KEYSTORE, "rb").read())
+    ts.converge_truststore(str(path), "wso2carbon", [_present("backend", CERTS[0])])
+    before = ts.load_truststore(KEYSTORE, "wso2carbon").entries["wso2carbon"]
+    after = ts.load_truststore(str(path), "wso2carbon").entries["wso2carbon"]
+    assert after.entry_type == ts.PRIVATE_KEY
+    assert after.protected_key == before.protected_key and after.chain == before.chain
+    with pytest.raises(TruststoreError, match="does not remove keys"):
+        ts.plan_changes(ts.load_truststore(str(path), "wso2carbon"), [ts.DesiredCertificate("wso2carbon", "absent")])
+    with pytest.raises(TruststoreError, match="refusing to replace a key entry"):
+        ts.plan_changes(ts.load_truststore(str(path), "wso2carbon"), [_present("wso2carbon", CERTS[1])])
+
+
+def test_entry_facts_use_the_public_names(tmp_path):
+    store = ts.load_truststore(_store_with(tmp_path, "PKCS12", CERTS[:1]), PASSWORD)
+    facts = ts.entry_facts(store.entries["alias0"])
+    assert set(facts) == {
+        "alias", "entry_type", "subject", "issuer", "serial_number", "not_before", "not_after", "status",
+        "days_remaining", "fingerprints", "subject_alt_names", "is_ca", "self_signed", "signature_algorithm", "public_key",
+    }
+    assert facts["fingerprints"]["sha256"] == sha256(CERTS[0])
+    assert der(CERTS[0]) == store.entries["alias0"].certificate
+
+
+@pytest.mark.parametrize("value, expected", [("auto", "auto"), (None, "auto"), ("jks", "JKS"), ("Jceks", "JCEKS"), ("p12", "PKCS12"), ("PKCS12", "PKCS12")])
+def test_store_type_names(value, expected):
+    assert ts.normalize_store_type(value) == expected
+
+
+def test_unknown_store_type():
+    with pytest.raises(TruststoreError, match="'BKS' is not one of"):
+        ts.normalize_store_type("BKS")
