@@ -41,7 +41,7 @@ def _env(tmp_path) -> dict:
 class TaskResult(dict):
     @property
     def failed(self) -> bool:
-        return bool(self.get("failed"))
+        return bool(self.get("failed")) or self.get("_status") == "failed"
 
     @property
     def changed(self) -> bool:
