@@ -32,14 +32,18 @@ _held_locks: dict = {}
 _held_guard = threading.Lock()
 
 
-@contextlib.contextmanager
 def locked(path: str, timeout: float = 300.0):
     """Hold an exclusive advisory lock covering path (its directory) for the duration of the block.
 
     Locking the directory rather than the file survives the atomic rename (which replaces the file's
     inode) and leaves no lock file behind in the gateway's security folder.
     """
-    directory = os.path.dirname(os.path.abspath(path)) or "."
+    return lock_directory(os.path.dirname(os.path.abspath(path)) or ".", timeout)
+
+
+@contextlib.contextmanager
+def lock_directory(directory: str, timeout: float = 300.0):
+    """An exclusive advisory lock on directory, re-entrant within this process."""
     try:
         key = os.path.realpath(directory)
     except OSError:

@@ -18,6 +18,7 @@ import contextlib
 import dataclasses
 import datetime
 import hashlib
+import os
 import struct
 import time
 import traceback
@@ -28,7 +29,7 @@ from ansible_collections.apim.certificates.plugins.module_utils._errors import (
     CertificateError,
     TruststoreError,
 )
-from ansible_collections.apim.certificates.plugins.module_utils._fileio import read_bytes
+from ansible_collections.apim.certificates.plugins.module_utils._fileio import lock_directory, read_bytes, write_atomic
 
 try:
     from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, NoEncryption, pkcs12
@@ -530,6 +531,7 @@ class ConvergeResult:
     changed: bool
     created: bool = False
     backup_file: str | None = None
+    role: str = "truststore"
 
     def diff(self) -> dict:
         diff = self.plan.diff(self.before)
@@ -537,35 +539,78 @@ class ConvergeResult:
         return diff
 
 
-def converge_truststore(
-    path: str,
-    password: str | None,
-    desired: list,
+@dataclasses.dataclass
+class StoreTarget:
+    """One store to converge: where it is, how to open it, and what it is for (reported back)."""
+
+    path: str
+    password: str | None
+    store_type: str = "auto"
+    role: str = "truststore"
+    desired: list = dataclasses.field(default_factory=list)
+
+
+def converge_truststores(
+    targets: list,
     *,
-    store_type: str = "auto",
     replace: bool = True,
     allow_expired: bool = False,
     create: bool = False,
     backup: bool = False,
     check_mode: bool = False,
-) -> ConvergeResult:
-    """Bring the store at path to the desired aliases. Loads once, saves once, and only when something changed.
+) -> list:
+    """Bring every target store to its desired aliases, all or nothing.
 
-    The lock is held from load to rename, so a concurrent writer's update is never lost; in check mode
-    nothing is locked or written and the result predicts what a real run would do.
+    Every store is locked (by directory, in a fixed order so two runs cannot deadlock), loaded and planned
+    before anything is written; a store is written only when its plan changes it. If writing one store fails,
+    the stores already written get their original bytes back, so a failed run leaves every file as it was.
+    In check mode nothing is locked or written and the results predict what a real run would do.
     """
-    from ansible_collections.apim.certificates.plugins.module_utils._fileio import locked, write_atomic  # pylint: disable=import-outside-toplevel
+    for target in targets:
+        if target.password is None:
+            raise TruststoreError(f"{_describe(target.path)}: password is required to change a truststore")
+    with contextlib.ExitStack() as stack:
+        if not check_mode:
+            directories = sorted({os.path.dirname(os.path.realpath(t.path)) for t in targets})
+            for directory in directories:
+                stack.enter_context(lock_directory(directory))
+        results, pending = [], []
+        for target in targets:
+            store = load_truststore(target.path, target.password, target.store_type, missing_ok=True)
+            if not store.exists and not create:
+                raise TruststoreError(f"{_describe(target.path)} does not exist; set create to true to create it")
+            plan = plan_changes(store, target.desired, replace=replace, allow_expired=allow_expired)
+            result = ConvergeResult(target.path, store.store_type, plan, store, plan.changed,
+                                    created=not store.exists and plan.changed, role=target.role)
+            results.append(result)
+            if plan.changed:
+                pending.append((result, serialize_truststore(apply_plan(store, plan), target.password)))
+        if check_mode:
+            return results
+        written = []
+        try:
+            for result, data in pending:
+                original = None if result.created else read_bytes(result.path, "truststore")
+                result.backup_file = write_atomic(result.path, data, backup=backup and not result.created)
+                written.append((result, original))
+        except ApimCertificatesError:
+            for result, original in reversed(written):
+                _restore(result, original)
+            raise
+    return results
 
-    if password is None:
-        raise TruststoreError(f"{_describe(path)}: password is required to change a truststore")
-    with contextlib.nullcontext() if check_mode else locked(path):
-        store = load_truststore(path, password, store_type, missing_ok=True)
-        if not store.exists and not create:
-            raise TruststoreError(f"{_describe(path)} does not exist; set create to true to create it")
-        plan = plan_changes(store, desired, replace=replace, allow_expired=allow_expired)
-        result = ConvergeResult(path, store.store_type, plan, store, plan.changed, created=not store.exists and plan.changed)
-        if plan.changed and not check_mode:
-            data = serialize_truststore(apply_plan(store, plan), password)
-            result.backup_file = write_atomic(path, data, backup=backup and store.exists)
-    return result
 
+def _restore(result, original) -> None:
+    with contextlib.suppress(OSError, ApimCertificatesError):
+        if original is None:
+            os.unlink(result.path)
+        else:
+            write_atomic(result.path, original)
+        if result.backup_file:
+            os.unlink(result.backup_file)
+            result.backup_file = None
+
+
+def converge_truststore(path: str, password: str | None, desired: list, *, store_type: str = "auto", **options) -> ConvergeResult:
+    """converge_truststores for a single store."""
+    return converge_truststores([StoreTarget(path, password, store_type, desired=desired)], **options)[0]

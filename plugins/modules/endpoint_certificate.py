@@ -18,6 +18,10 @@ description:
     API-M refuses it (O(allow_expired)).
   - The store is read, changed and written under a lock, through a temporary file and an atomic rename, so a
     concurrent run or a crash never leaves a half-written truststore.
+  - Gateway mode (O(apim_home)) writes the certificate where a running WSO2 API-M gateway reads it now and where it
+    reads it after a restart, then makes the gateway reload its SSL profiles, with no restart.
+  - The certificate can be given (O(certificate), O(certificate_path)) or fetched from the backend itself
+    (O(endpoint)), pinned by its SHA-256 (O(fingerprint)).
 author:
   - apim.certificates maintainers
 extends_documentation_fragment:
@@ -26,10 +30,23 @@ extends_documentation_fragment:
   - ansible.builtin.files
 options:
   path:
-    required: true
+    description:
+      - The truststore to change. Mutually exclusive with O(apim_home); one of them is required.
+  apim_home:
+    description:
+      - Gateway mode. The API-M installation directory of a gateway node (C(<API-M_HOME>)).
+      - Each certificate is written into the B(live) truststore of the SSL profile that serves O(endpoint) (the
+        C(*) profile when no endpoint is given), as C(repository/resources/security/sslprofiles.xml) names it now
+        (on API-M 4.x the start-up copy C(client-truststore-temp.jks)), and into the B(persistent) truststore
+        C(deployment.toml) configures for that profile (C([truststore]) for the default profile), each once.
+      - When a store changed, C(sslprofiles.xml) is touched so the gateway reloads within one interval
+        (RV(reload_within_ms)); see O(reload).
+    type: path
   password:
     description:
       - Required to change a store, and used to verify its integrity.
+      - In gateway mode it defaults to each store's password as C(deployment.toml) and C(sslprofiles.xml) give it in
+        plain text. A password protected by secure vault (C($secret{...})) must be given here.
   alias:
     description:
       - The alias to manage (case-insensitive, stored lower-case).
@@ -47,6 +64,29 @@ options:
     description:
       - A certificate file on the managed node, in any form O(certificate) accepts, or binary DER or PKCS#7.
     type: path
+  endpoint:
+    description:
+      - The backend, as C(https://host:port[/path]) or C(host:port) (port 443 when absent).
+      - Without O(certificate) or O(certificate_path), the certificate is fetched from it by a TLS handshake (with SNI,
+        trusting nothing) from the managed node. Without O(fingerprint) this trusts on first use, with a warning.
+      - In gateway mode it also selects the SSL profile (exact C(host:port) match first, C(*) last, as Synapse does).
+    type: str
+  fingerprint:
+    description:
+      - The SHA-256 fingerprint the certificate must have (the leaf, when fetched from O(endpoint)), with or without
+        colons, any case. A mismatch fails and writes nothing.
+    type: str
+  timeout:
+    description:
+      - Seconds to wait for O(endpoint) to connect and complete the TLS handshake.
+    type: int
+    default: 10
+  reload:
+    description:
+      - Gateway mode. Touch C(sslprofiles.xml) when a store changed, so the gateway reloads its SSL profiles.
+        Nothing is touched when nothing changed.
+    type: bool
+    default: true
   state:
     description:
       - V(present) makes the alias hold the certificate; V(absent) removes the alias (a certificate is not needed).
@@ -55,11 +95,11 @@ options:
     default: present
   chain:
     description:
-      - When the content holds several certificates (a bundle or chain), V(all) stores each of them, the first under
-        O(alias) and the others under C(<alias>-1), C(<alias>-2), ...; V(leaf) stores the first one only.
+      - When the content or the endpoint gives several certificates (a bundle or chain), V(all) stores each of them,
+        the first under O(alias) and the others under C(<alias>-1), C(<alias>-2), ...; V(leaf) stores the first one only.
+      - Defaults to V(leaf) for certificates fetched from O(endpoint) and V(all) otherwise.
     type: str
     choices: [all, leaf]
-    default: all
   replace:
     description:
       - When the alias already holds a different certificate, replace it. With V(false) the existing certificate
@@ -110,6 +150,12 @@ options:
       certificate_path:
         description: A certificate file on the managed node, as O(certificate_path).
         type: path
+      endpoint:
+        description: The backend, as O(endpoint).
+        type: str
+      fingerprint:
+        description: The expected SHA-256 fingerprint, as O(fingerprint).
+        type: str
       state:
         description: As O(state).
         type: str
@@ -153,6 +199,19 @@ EXAMPLES = r"""
       - alias: retired-backend
         state: absent
 
+- name: Trust a backend on a gateway node, live and after restart, fetched from the backend and pinned
+  apim.certificates.endpoint_certificate:
+    apim_home: /opt/wso2am-4.2.0
+    alias: orders-backend
+    endpoint: https://orders.internal:8443/
+    fingerprint: "7D:05:EB:B6:82:33:9F:8C:94:51:EE:09:4E:EB:FE:FA:79:53:A1:14:ED:B2:F4:49:49:45:2F:AB:7D:2F:C1:85"
+  register: trusted
+
+- name: Show when the gateway picks it up
+  ansible.builtin.debug:
+    msg: "Live within {{ trusted.reload_within_ms // 1000 }} s"
+  when: trusted.touched
+
 - name: Create a PKCS12 truststore for a custom SSL profile
   apim.certificates.endpoint_certificate:
     path: /opt/wso2am/repository/resources/security/backend-truststore.p12
@@ -167,7 +226,7 @@ EXAMPLES = r"""
 RETURN = r"""
 path:
   description: The truststore.
-  returned: always
+  returned: when O(path) is given
   type: str
   sample: /opt/wso2am/repository/resources/security/client-truststore.jks
 store_type:
@@ -185,8 +244,52 @@ backup_file:
   returned: when O(backup=true) and the store was changed
   type: str
   sample: /opt/wso2am/repository/resources/security/client-truststore.jks.4242.2026-11-27@10:00:00~
+backup_files:
+  description: Every backup made (gateway mode may change two stores).
+  returned: when O(backup=true) and a store was changed
+  type: list
+  elements: str
+stores:
+  description: Gateway mode. Each store written (or checked), with what happened in it.
+  returned: when O(apim_home) is given
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: The store.
+      type: str
+    role:
+      description: V(live) (what sslprofiles.xml points at now), V(persistent) (what deployment.toml configures), or V(live+persistent) when they are one file.
+      type: str
+    store_type:
+      description: The store's format.
+      type: str
+    changed:
+      description: Whether this store changed.
+      type: bool
+    created:
+      description: Whether this store was created.
+      type: bool
+    results:
+      description: As RV(results), for this store.
+      type: list
+      elements: dict
+sslprofiles_path:
+  description: Gateway mode. The sslprofiles.xml the gateway watches.
+  returned: when O(apim_home) is given
+  type: str
+  sample: /opt/wso2am-4.2.0/repository/resources/security/sslprofiles.xml
+touched:
+  description: Gateway mode. The file touched to make the gateway reload (in check mode, the one that would be), or null.
+  returned: when O(apim_home) is given
+  type: str
+reload_within_ms:
+  description: Gateway mode. How soon the gateway reloads after the touch, in ms (the configured interval, at least 60000).
+  returned: when O(apim_home) is given
+  type: int
+  sample: 600000
 results:
-  description: One item per alias handled, in the order given.
+  description: One item per alias handled, in the order given. In gateway mode, per alias, what happened in the first store that changed.
   returned: always
   type: list
   elements: dict
@@ -226,57 +329,39 @@ import os
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
-from ansible_collections.apim.certificates.plugins.module_utils._desired import (
-    desired_items,
-    load_certificate_input,
-    validate_alias,
-)
-from ansible_collections.apim.certificates.plugins.module_utils._errors import ApimCertificatesError, CertificateError
-from ansible_collections.apim.certificates.plugins.module_utils._truststore import converge_truststore
+from ansible_collections.apim.certificates.plugins.module_utils._endpoint_certificates import CertificateRequest, Options, manage
+from ansible_collections.apim.certificates.plugins.module_utils._errors import ApimCertificatesError
 
 
-def requested(params: dict) -> list:
-    """The aliases asked for, single or batch, as one list of dicts."""
+def requests_from(params: dict) -> list:
+    """The aliases asked for, single or batch, as CertificateRequest items."""
     if params["certificates"] is not None:
-        return [dict(item, source=f"certificates[{index}]") for index, item in enumerate(params["certificates"])]
-    return [{
-        "alias": params["alias"],
-        "certificate": params["certificate"],
-        "certificate_path": params["certificate_path"],
-        "state": params["state"],
-        "source": "certificate",
-    }]
-
-
-def build_desired(params: dict) -> list:
-    desired = []
-    for item in requested(params):
-        alias = validate_alias(item["alias"], strict=params["strict_alias"])
-        source = f"{item['source']} for alias '{alias}'"
-        chain = None
-        if item["state"] == "present":
-            if item["certificate"] is None and item["certificate_path"] is None:
-                raise CertificateError(f"{source}: state is present but neither certificate nor certificate_path is given")
-            if item["certificate"] is not None and item["certificate_path"] is not None:
-                raise CertificateError(f"{source}: give certificate or certificate_path, not both")
-            chain = load_certificate_input(
-                certificate=item["certificate"], certificate_path=item["certificate_path"], source=source
-            )
-        desired.extend(desired_items(alias, item["state"], chain, chain=params["chain"], tenant_id=params["tenant_id"], source=source))
-    return desired
+        return [
+            CertificateRequest(source=f"certificates[{index}]", **item)
+            for index, item in enumerate(params["certificates"])
+        ]
+    return [CertificateRequest(
+        alias=params["alias"], state=params["state"], certificate=params["certificate"],
+        certificate_path=params["certificate_path"], endpoint=params["endpoint"], fingerprint=params["fingerprint"],
+    )]
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            path=dict(type="path", required=True),
+            path=dict(type="path"),
+            apim_home=dict(type="path"),
             password=dict(type="str", no_log=True),
             store_type=dict(type="str", default="auto"),
             alias=dict(type="str"),
             certificate=dict(type="str"),
             certificate_path=dict(type="path"),
+            endpoint=dict(type="str"),
+            fingerprint=dict(type="str"),
+            timeout=dict(type="int", default=10),
+            reload=dict(type="bool", default=True),
             state=dict(type="str", choices=["present", "absent"], default="present"),
-            chain=dict(type="str", choices=["all", "leaf"], default="all"),
+            chain=dict(type="str", choices=["all", "leaf"]),
             replace=dict(type="bool", default=True),
             allow_expired=dict(type="bool", default=False),
             create=dict(type="bool", default=False),
@@ -290,17 +375,22 @@ def main():
                     alias=dict(type="str", required=True),
                     certificate=dict(type="str"),
                     certificate_path=dict(type="path"),
+                    endpoint=dict(type="str"),
+                    fingerprint=dict(type="str"),
                     state=dict(type="str", choices=["present", "absent"], default="present"),
                 ),
             ),
         ),
         mutually_exclusive=[
+            ("path", "apim_home"),
             ("certificate", "certificate_path"),
             ("certificates", "alias"),
             ("certificates", "certificate"),
             ("certificates", "certificate_path"),
+            ("certificates", "endpoint"),
+            ("certificates", "fingerprint"),
         ],
-        required_one_of=[("alias", "certificates")],
+        required_one_of=[("alias", "certificates"), ("path", "apim_home")],
         supports_check_mode=True,
         add_file_common_args=True,
     )
@@ -308,36 +398,25 @@ def main():
         module.fail_json(msg=missing_required_lib("cryptography>=45.0.0"), exception=certs.CRYPTOGRAPHY_IMPORT_ERROR)
 
     params = module.params
+    options = Options(
+        strict_alias=params["strict_alias"], chain=params["chain"], tenant_id=params["tenant_id"],
+        timeout=params["timeout"], replace=params["replace"], allow_expired=params["allow_expired"],
+        create=params["create"], backup=params["backup"], reload=params["reload"],
+    )
     try:
-        desired = build_desired(params)
-        outcome = converge_truststore(
-            params["path"],
-            params["password"],
-            desired,
-            store_type=params["store_type"],
-            replace=params["replace"],
-            allow_expired=params["allow_expired"],
-            create=params["create"],
-            backup=params["backup"],
-            check_mode=module.check_mode,
+        result = manage(
+            requests_from(params), options, path=params["path"], password=params["password"],
+            store_type=params["store_type"], apim_home=params["apim_home"], check_mode=module.check_mode,
         )
     except ApimCertificatesError as exc:
         module.fail_json(msg=str(exc))
 
-    for warning in outcome.plan.warnings:
+    for warning in result.pop("warnings"):
         module.warn(warning)
-    result = dict(
-        changed=outcome.changed,
-        path=params["path"],
-        store_type=outcome.store_type,
-        created=outcome.created,
-        results=outcome.plan.results(),
-    )
-    if outcome.backup_file:
-        result["backup_file"] = outcome.backup_file
+    diff = result.pop("diff")
     if module._diff:  # pylint: disable=protected-access
-        result["diff"] = outcome.diff()
-    if os.path.exists(params["path"]):
+        result["diff"] = diff
+    if params["path"] and os.path.exists(params["path"]):
         file_args = module.load_file_common_arguments(params)
         result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"])
     module.exit_json(**result)

@@ -181,7 +181,7 @@ FAILURES = [
     ("alias with space", {"alias": "my alias"}, None, "contains white space"),
     ("empty alias", {"alias": ""}, None, "alias is empty"),
     ("missing certificate file", {"certificate": None, "certificate_path": "/nonexistent/c.pem"}, None, "certificate file /nonexistent/c.pem does not exist"),
-    ("no certificate", {"certificate": None}, None, "neither certificate nor certificate_path"),
+    ("no certificate", {"certificate": None}, None, "none of certificate, certificate_path or endpoint"),
     ("no password", {"password": None}, None, "password is required"),
 ]
 

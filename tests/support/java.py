@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -18,10 +19,15 @@ needs_java = pytest.mark.skipif(not (JAVA and KEYTOOL), reason=JAVA_MISSING)
 _ENTRY = re.compile(r"^Alias name: (.*)$", re.MULTILINE)
 
 
-def keytool(*args: str, password: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    """Run keytool. The password goes through an environment variable, never the command line."""
+def keytool(*args: str, password: str | None = None, check: bool = True, secrets: dict | None = None) -> subprocess.CompletedProcess:
+    """Run keytool. The password goes through an environment variable, never the command line.
+
+    secrets: more environment variables for keytool's other ':env' options, e.g.
+    keytool("-certreq", ..., "-keypass:env", "KT_KEYPASS", secrets={"KT_KEYPASS": key_password}).
+    """
     cmd = [KEYTOOL, *args]
     env = dict(os.environ)
+    env.update(secrets or {})
     if password is not None:
         env["KT_STOREPASS"] = password
         cmd += ["-storepass:env", "KT_STOREPASS"]
@@ -44,6 +50,40 @@ def keytool_list(path: str, password: str, store_type: str | None = None) -> dic
         sha = re.search(r"SHA256: ([0-9A-F:]+)", block).group(1)
         entries[alias] = (kind, sha)
     return entries
+
+
+@dataclasses.dataclass(frozen=True)
+class KeytoolEntry:
+    """One entry of `keytool -list -v`: type, SHA-256 of its (first) certificate, creation date as printed."""
+
+    entry_type: str
+    sha256: str | None  # None for a SecretKeyEntry
+    created: str
+    chain_length: int | None = None  # PrivateKeyEntry only
+
+
+@dataclasses.dataclass(frozen=True)
+class KeytoolListing:
+    store_type: str  # as keytool detected it ("Keystore type: ...")
+    entries: dict  # alias -> KeytoolEntry, in keytool's order
+
+
+def keytool_listing(path: str, password: str, store_type: str | None = None) -> KeytoolListing:
+    """Everything `keytool -list -v` says about a store; unlike keytool_list it also copes with secret keys."""
+    args = ["-list", "-v", "-keystore", path]
+    if store_type:
+        args += ["-storetype", store_type]
+    out = keytool(*args, password=password).stdout
+    detected = re.search(r"^Keystore type: (\S+)", out, re.MULTILINE).group(1)
+    entries = {}
+    for block in out.split("\nAlias name: ")[1:]:
+        alias = block.splitlines()[0].strip()
+        kind = re.search(r"^Entry type: (\S+)", block, re.MULTILINE).group(1)
+        created = re.search(r"^Creation date: (.*)$", block, re.MULTILINE).group(1).strip()
+        sha = re.search(r"SHA256: ([0-9A-F:]+)", block)
+        chain = re.search(r"^Certificate chain length: (\d+)", block, re.MULTILINE)
+        entries[alias] = KeytoolEntry(kind, sha.group(1) if sha else None, created, int(chain.group(1)) if chain else None)
+    return KeytoolListing(detected, entries)
 
 
 def keytool_import(path: str, password: str, alias: str, cert_file: str, store_type: str) -> None:

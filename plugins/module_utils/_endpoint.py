@@ -1,0 +1,108 @@
+# -*- coding: utf-8 -*-
+# Copyright: apim.certificates contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+"""Fetching the certificate chain a backend presents, the way a gateway would see it.
+
+A TLS handshake with SNI and no trust requirement (the point is to learn what to trust), bounded by a
+timeout. A SHA-256 pin of the leaf certificate turns trust-on-first-use into a checked fact.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import ssl
+import urllib.parse
+
+from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
+from ansible_collections.apim.certificates.plugins.module_utils._errors import EndpointError
+
+
+def parse_endpoint(endpoint: str) -> tuple:
+    """(host, port) from https://host[:port][/path] or host:port. The port defaults to 443."""
+    text = str(endpoint).strip()
+    if "://" not in text:
+        text = f"https://{text}"
+    try:
+        url = urllib.parse.urlsplit(text)
+        port = url.port
+    except ValueError as exc:
+        raise EndpointError(f"endpoint '{endpoint}' is not a valid URL: {exc}") from None
+    if url.scheme.lower() not in ("https", "wss"):
+        raise EndpointError(f"endpoint '{endpoint}' is not an https:// URL; only TLS endpoints present certificates")
+    if not url.hostname:
+        raise EndpointError(f"endpoint '{endpoint}' has no host name")
+    return url.hostname, port or 443
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def fetch_chain(host: str, port: int, timeout: float = 10.0) -> list:
+    """The certificates the server presents, leaf first, as cryptography objects."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    where = f"{host}:{port}"
+    try:
+        raw = socket.create_connection((host, port), timeout=timeout)
+    except socket.timeout:
+        raise EndpointError(f"cannot connect to {where}: no answer within {timeout:g} s") from None
+    except socket.gaierror as exc:
+        raise EndpointError(f"cannot connect to {where}: host name not resolved ({exc.strerror})") from None
+    except OSError as exc:
+        raise EndpointError(f"cannot connect to {where}: {exc.strerror or exc}") from None
+    try:
+        raw.settimeout(timeout)
+        try:
+            tls = context.wrap_socket(raw, server_hostname=None if _is_ip(host) else host)
+        except socket.timeout:
+            raise EndpointError(f"TLS handshake with {where} did not finish within {timeout:g} s") from None
+        except (ssl.SSLError, OSError) as exc:
+            reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or str(exc)
+            raise EndpointError(f"TLS handshake with {where} failed ({reason}); is it a TLS endpoint?") from None
+        try:
+            ders = _presented_chain(tls)
+        finally:
+            tls.close()
+    finally:
+        raw.close()
+    if not ders:
+        raise EndpointError(f"{where} presented no certificate")
+    return [certs.parse_certificates(der, f"certificate presented by {where}")[0] for der in ders]
+
+
+def _presented_chain(tls) -> list:
+    sslobj = getattr(tls, "_sslobj", None)
+    for name in ("get_unverified_chain",):
+        getter = getattr(tls, name, None) or getattr(sslobj, name, None)
+        if getter is not None:
+            chain = getter() or []
+            return [c if isinstance(c, bytes) else c.public_bytes(ssl._ssl.ENCODING_DER) for c in chain]  # pylint: disable=protected-access
+    leaf = tls.getpeercert(binary_form=True)
+    return [leaf] if leaf else []
+
+
+def fetch_certificates(endpoint: str, *, fingerprint: str | None = None, timeout: float = 10.0) -> tuple:
+    """(chain, warnings) for endpoint, checked against the SHA-256 pin of the leaf when one is given."""
+    host, port = parse_endpoint(endpoint)
+    pin = certs.normalize_fingerprint(fingerprint) if fingerprint else None
+    chain = fetch_chain(host, port, timeout)
+    leaf = certs.sha256_fingerprint(certs.certificate_der(chain[0]))
+    warnings = []
+    if pin is None:
+        warnings.append(
+            f"the certificate of {host}:{port} (SHA-256 {leaf}) was trusted on first use; "
+            "give fingerprint to pin it"
+        )
+    elif leaf != pin:
+        raise EndpointError(
+            f"{host}:{port} presented a certificate with SHA-256 {leaf}, not the pinned {pin}; nothing was written"
+        )
+    return chain, warnings

@@ -1,0 +1,194 @@
+# -*- coding: utf-8 -*-
+# Copyright: apim.certificates contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+"""What endpoint_certificate does, without Ansible: resolve the requests, route them to stores, converge, reload.
+
+Two modes. With a path: every alias goes into that one store. With an API-M home: each alias goes into the live
+truststore of the SSL profile that serves its endpoint (as sslprofiles.xml names it now) and into the store
+deployment.toml keeps for that profile (so it survives a restart), then sslprofiles.xml is touched so the gateway
+reloads within one interval.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import os
+
+from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
+from ansible_collections.apim.certificates.plugins.module_utils import _desired
+from ansible_collections.apim.certificates.plugins.module_utils._endpoint import fetch_certificates, parse_endpoint
+from ansible_collections.apim.certificates.plugins.module_utils._errors import CertificateError
+from ansible_collections.apim.certificates.plugins.module_utils._fileio import touch
+from ansible_collections.apim.certificates.plugins.module_utils._gateway import resolve_gateway
+from ansible_collections.apim.certificates.plugins.module_utils._truststore import StoreTarget, converge_truststores
+
+
+@dataclasses.dataclass
+class CertificateRequest:
+    """One alias as the user asked for it."""
+
+    alias: str
+    state: str = "present"
+    certificate: str | None = None
+    certificate_path: str | None = None
+    endpoint: str | None = None
+    fingerprint: str | None = None
+    source: str = "certificate"
+
+
+@dataclasses.dataclass
+class Options:
+    strict_alias: bool = True
+    chain: str | None = None  # None: leaf for fetched certificates, all for given content
+    tenant_id: int | None = None
+    timeout: float = 10.0
+    replace: bool = True
+    allow_expired: bool = False
+    create: bool = False
+    backup: bool = False
+    reload: bool = True
+
+
+@dataclasses.dataclass
+class Resolved:
+    desired: list
+    host: str | None
+    port: int | None
+
+
+def resolve_request(request: CertificateRequest, options: Options, warnings: list) -> Resolved:
+    alias = _desired.validate_alias(request.alias, strict=options.strict_alias)
+    source = f"{request.source} for alias '{alias}'"
+    host = port = None
+    if request.endpoint:
+        host, port = parse_endpoint(request.endpoint)
+    chain = None
+    chain_mode = options.chain
+    if request.state == "present":
+        given = [name for name in ("certificate", "certificate_path") if getattr(request, name) is not None]
+        if len(given) > 1:
+            raise CertificateError(f"{source}: give certificate or certificate_path, not both")
+        if given:
+            chain = _desired.load_certificate_input(
+                certificate=request.certificate, certificate_path=request.certificate_path, source=source
+            )
+            chain_mode = chain_mode or "all"
+        elif request.endpoint:
+            chain, fetched_warnings = fetch_certificates(request.endpoint, fingerprint=request.fingerprint, timeout=options.timeout)
+            warnings.extend(fetched_warnings)
+            chain_mode = chain_mode or "leaf"
+        else:
+            raise CertificateError(f"{source}: state is present but none of certificate, certificate_path or endpoint is given")
+        if request.fingerprint and given:
+            _check_pin(chain[0], request.fingerprint, source)
+    items = _desired.desired_items(alias, request.state, chain, chain=chain_mode or "all", tenant_id=options.tenant_id, source=source)
+    return Resolved(items, host, port)
+
+
+def _check_pin(cert, fingerprint: str, source: str) -> None:
+    actual = certs.sha256_fingerprint(certs.certificate_der(cert))
+    if actual != certs.normalize_fingerprint(fingerprint):
+        raise CertificateError(f"{source}: the certificate's SHA-256 is {actual}, not the expected fingerprint {fingerprint}")
+
+
+def _merge_results(stores: list, order: list) -> list:
+    """Per alias, the action that mattered: the first store (live first) that changed it, else unchanged."""
+    merged = {}
+    for result in stores:
+        for change in result.plan.changes:
+            current = merged.get(change.alias)
+            if current is None or (current["action"] == "unchanged" and change.action != "unchanged"):
+                merged[change.alias] = change.result()
+    return [merged[alias] for alias in order if alias in merged]
+
+
+def manage(requests: list, options: Options, *, path=None, password=None, store_type="auto", apim_home=None, check_mode=False) -> dict:
+    """Do (or, in check mode, predict) what the requests ask. Returns the module's result and warnings."""
+    warnings = []
+    resolved = [resolve_request(request, options, warnings) for request in requests]
+    order = [item.alias for r in resolved for item in r.desired]
+    duplicates = sorted(alias for alias, count in collections.Counter(order).items() if count > 1)
+    if duplicates:
+        raise CertificateError(f"alias {', '.join(repr(a) for a in duplicates)} is given twice; aliases are case-insensitive")
+    if apim_home is None:
+        targets = [StoreTarget(path, password, store_type, desired=[i for r in resolved for i in r.desired])]
+        config = None
+    else:
+        config = resolve_gateway(apim_home)
+        targets = _gateway_targets(config, resolved, password, store_type)
+
+    outcomes = converge_truststores(
+        targets, replace=options.replace, allow_expired=options.allow_expired, create=options.create,
+        backup=options.backup, check_mode=check_mode,
+    )
+    for outcome in outcomes:
+        for warning in outcome.plan.warnings:
+            if warning not in warnings:
+                warnings.append(warning)
+    changed = any(outcome.changed for outcome in outcomes)
+    result = {
+        "changed": changed,
+        "results": _merge_results(outcomes, order),
+        "store_type": outcomes[0].store_type,
+        "created": any(outcome.created for outcome in outcomes),
+        "diff": _diff(outcomes),
+    }
+    backups = [o.backup_file for o in outcomes if o.backup_file]
+    if backups:
+        result["backup_file"] = backups[0]
+        result["backup_files"] = backups
+    if config is None:
+        result["path"] = path
+    else:
+        result["stores"] = [
+            {"path": o.path, "role": o.role, "store_type": o.store_type, "changed": o.changed, "created": o.created,
+             "results": o.plan.results()}
+            for o in outcomes
+        ]
+        result["sslprofiles_path"] = config.sslprofiles_path
+        result["reload_within_ms"] = config.reload_within_ms
+        result["touched"] = None
+        if changed and options.reload:
+            if not check_mode:
+                touch(config.sslprofiles_path)
+            result["touched"] = config.sslprofiles_path
+    result["warnings"] = warnings
+    return result
+
+
+def _gateway_targets(config, resolved: list, password, store_type) -> list:
+    """One StoreTarget per distinct store file, each with the aliases that belong in it."""
+    targets = {}
+    for request in resolved:
+        profile = config.profile_for(request.host, request.port)
+        where = f"profile '{','.join(profile.servers)}'"
+        if profile.truststore is None:
+            raise CertificateError(f"the SSL {where} in {config.sslprofiles_path} has no TrustStore")
+        keys = []
+        for role, ref in (("live", profile.truststore), ("persistent", config.persistent_truststore_for(profile))):
+            key = os.path.realpath(ref.path)
+            if key not in targets:
+                secret = password if password is not None else ref.require_password(f"the {role} truststore of {where}")
+                targets[key] = StoreTarget(ref.path, secret, store_type, role=role, desired=[])
+            elif role not in targets[key].role.split("+"):
+                targets[key].role += f"+{role}"
+            if key not in keys:
+                keys.append(key)
+        for key in keys:
+            targets[key].desired.extend(request.desired)
+    return list(targets.values())
+
+
+def _diff(outcomes: list) -> dict:
+    if len(outcomes) == 1:
+        return outcomes[0].diff()
+    before, after = {}, {}
+    for outcome in outcomes:
+        diff = outcome.plan.diff(outcome.before)
+        if diff["before"]:
+            before[outcome.path] = diff["before"]
+        if diff["after"]:
+            after[outcome.path] = diff["after"]
+    return {"before": before, "after": after}
