@@ -1,0 +1,105 @@
+# Build and test tooling of the apim.certificates collection (this directory is the collection root).
+# Needs only python3 (>= 3.9; 3.11 gives ansible-core 2.19), git and GNU make. `make help` lists targets.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+# `make test` must run its steps in order and stop at the first failure, even with -j.
+.NOTPARALLEL:
+
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+VPY := $(VENV)/bin/python
+STAMP := $(VENV)/.requirements-stamp
+BUILD := $(CURDIR)/build
+COLLECTIONS := $(BUILD)/collections
+LINK := $(COLLECTIONS)/ansible_collections/apim/certificates
+
+# Extra arguments: make unit PYTEST_ARGS='-n auto -k jks'; make sanity SANITY_ARGS='--test pep8'
+PYTEST_ARGS ?=
+SANITY_ARGS ?=
+DEMO_ARGS ?=
+
+# Inherited by every recipe and by the processes pytest starts (ansible-playbook, molecule, ...).
+export PATH := $(VENV)/bin:$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export ANSIBLE_PYTHON_INTERPRETER := $(VPY)
+export ANSIBLE_LOCAL_TEMP := $(BUILD)/tmp/ansible-local
+export ANSIBLE_REMOTE_TEMP := $(BUILD)/tmp/ansible-remote
+export ANSIBLE_RETRY_FILES_ENABLED := False
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help venv collection unit integration interop sanity changelog-lint test demo clean
+
+help:
+	@echo 'Targets:'
+	@echo '  venv            .venv with requirements-test.txt (re-installed when a requirements file changes)'
+	@echo '  collection      build/collections/ansible_collections/apim/certificates -> repository root'
+	@echo '  unit            pytest tests/unit          (PYTEST_ARGS=...)'
+	@echo '  integration     pytest tests/integration   (PYTEST_ARGS=...)'
+	@echo '  interop         pytest tests/interop       (PYTEST_ARGS=...)'
+	@echo '  sanity          ansible-test sanity --venv on a copy in build/sanity (SANITY_ARGS=...)'
+	@echo '  changelog-lint  antsibull-changelog lint'
+	@echo '  test            venv collection unit integration interop sanity changelog-lint, stopping at the first failure'
+	@echo '  demo            ansible-playbook demo/demo.yml with demo_dir=build/demo (DEMO_ARGS=...)'
+	@echo '  clean           remove build/ and .venv/'
+
+# --- environment -----------------------------------------------------------------------------------
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt requirements-test.txt
+	@if [ ! -x "$(VPY)" ]; then echo "creating $(VENV)"; $(PYTHON) -m venv "$(VENV)"; fi
+	"$(VPY)" -m pip install --quiet --upgrade pip
+	"$(VPY)" -m pip install --quiet -r requirements-test.txt
+	@touch "$@"
+
+collection:
+	@mkdir -p "$(dir $(LINK))"
+	@if [ -d "$(LINK)" ] && [ ! -L "$(LINK)" ]; then rm -rf "$(LINK)"; fi
+	@ln -sfn ../../../.. "$(LINK)"
+	@test -f "$(LINK)/galaxy.yml"
+
+# --- tests -----------------------------------------------------------------------------------------
+
+# $(call pytest,DIR): run pytest on DIR. Exit code 5 (no tests collected) is accepted only while DIR
+# holds no test files at all; a missing DIR (git keeps no empty directories) is skipped.
+define pytest
+	@mkdir -p "$(ANSIBLE_LOCAL_TEMP)" "$(ANSIBLE_REMOTE_TEMP)"
+	@if [ ! -d $(1) ]; then echo "no tests in $(1) (directory missing)"; exit 0; fi; \
+	rc=0; "$(VPY)" -m pytest -rs $(PYTEST_ARGS) $(1) || rc=$$?; \
+	if [ $$rc -eq 5 ] && [ -z "$$(find $(1) -type f \( -name 'test_*.py' -o -name '*_test.py' \) -print -quit)" ]; then \
+		echo "no tests in $(1)"; \
+	else \
+		exit $$rc; \
+	fi
+endef
+
+unit: venv collection
+	$(call pytest,tests/unit)
+
+integration: venv collection
+	$(call pytest,tests/integration)
+
+interop: venv collection
+	$(call pytest,tests/interop)
+
+sanity: venv
+	"$(VPY)" hack/sanity.py $(SANITY_ARGS)
+
+changelog-lint: venv
+	"$(VENV)/bin/antsibull-changelog" lint
+
+test: venv collection unit integration interop sanity changelog-lint
+	@echo 'make test: all steps passed'
+
+# --- demo ------------------------------------------------------------------------------------------
+
+demo: venv collection
+	@test -f demo/demo.yml || { echo 'demo/demo.yml does not exist (yet)' >&2; exit 1; }
+	@mkdir -p "$(BUILD)/demo" "$(ANSIBLE_LOCAL_TEMP)" "$(ANSIBLE_REMOTE_TEMP)"
+	"$(VENV)/bin/ansible-playbook" -i localhost, -c local demo/demo.yml \
+		-e demo_dir="$(BUILD)/demo" -e ansible_python_interpreter="$(VPY)" $(DEMO_ARGS)
+
+clean:
+	rm -rf "$(BUILD)" "$(VENV)"
