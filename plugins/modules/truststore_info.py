@@ -20,7 +20,15 @@ extends_documentation_fragment:
   - apim.certificates.attributes.info_module
 options:
   path:
-    required: true
+    description:
+      - The truststore to report. Mutually exclusive with O(apim_home); one of them is required.
+  apim_home:
+    description:
+      - Gateway mode. The API-M home of a gateway node. The report covers the truststore the default SSL profile
+        uses now (as C(sslprofiles.xml) names it; on 4.x the start-up copy) as the top-level RV(entries), and each of
+        the live and persistent truststores in RV(stores), with the node's SSL settings in RV(gateway).
+      - O(password) defaults to each store's password as C(deployment.toml) and C(sslprofiles.xml) give it.
+    type: path
   password:
     description:
       - Without a password a JKS or JCEKS store is still listed, with a warning that its integrity was not verified.
@@ -35,6 +43,31 @@ options:
       - Aliases whose certificate expires within this many days, or has already expired, are listed in RV(expiring).
     type: int
     default: 30
+  content:
+    description:
+      - Also return each certificate in PEM (RV(entries[].pem)), for example to copy it to other nodes.
+    type: bool
+    default: false
+  verify_endpoints:
+    description:
+      - Backends (C(https://host:port/...) or C(host:port)) to check, from the managed node, against the truststore
+        that would serve them: does the presented chain build to a certificate in the store, is every certificate on
+        the path within its validity, and does the host name pass the HostnameVerifier. See RV(trust_checks).
+    type: list
+    elements: str
+    default: []
+  hostname_verifier:
+    description:
+      - How RV(trust_checks) verify host names. Defaults to the gateway's
+        C([transport.passthru_https.sender.parameters] HostnameVerifier) in gateway mode, else V(DefaultAndLocalhost)
+        (WSO2's default).
+    type: str
+    choices: [Strict, Default, DefaultAndLocalhost, AllowAll]
+  timeout:
+    description:
+      - Seconds to wait for each endpoint of O(verify_endpoints).
+    type: int
+    default: 10
 seealso:
   - module: apim.certificates.endpoint_certificate
 """
@@ -51,6 +84,18 @@ EXAMPLES = r"""
     that: truststore.expiring | length == 0
     fail_msg: "Expiring soon: {{ truststore.expiring | join(', ') }}"
 
+- name: Report a gateway node and check that it trusts its backends now
+  apim.certificates.truststore_info:
+    apim_home: /opt/wso2am-4.2.0
+    verify_endpoints:
+      - https://orders.internal:8443/
+  register: node
+
+- name: Fail when a backend would not be trusted
+  ansible.builtin.assert:
+    that: node.trust_checks | rejectattr('trusted') | list | length == 0
+    fail_msg: "{{ node.trust_checks | rejectattr('trusted') | map(attribute='reason') | list }}"
+
 - name: Look at two aliases only
   apim.certificates.truststore_info:
     path: /opt/wso2am/repository/resources/security/client-truststore.jks
@@ -63,7 +108,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 path:
-  description: The truststore that was read.
+  description: The truststore that was read (in gateway mode, the live truststore of the default profile).
   returned: always
   type: str
   sample: /opt/wso2am/repository/resources/security/client-truststore.jks
@@ -94,6 +139,99 @@ missing:
   type: list
   elements: str
   sample: []
+duplicates:
+  description: Certificates the store holds under more than one alias.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    fingerprint:
+      description: SHA-256 fingerprint of the certificate.
+      type: str
+    aliases:
+      description: The aliases holding it.
+      type: list
+      elements: str
+stores:
+  description: Gateway mode. The live and persistent truststores, each reported as the top level reports one store
+    (path, store_type, integrity_verified, entries, count, expiring, missing, duplicates), with its role.
+  returned: when O(apim_home) is given
+  type: list
+  elements: dict
+  contains:
+    role:
+      description: V(live), V(persistent), or V(live+persistent) when they are one file.
+      type: str
+    path:
+      description: The store.
+      type: str
+    entries:
+      description: As RV(entries).
+      type: list
+      elements: dict
+gateway:
+  description: Gateway mode. What the node's configuration says about trust.
+  returned: when O(apim_home) is given
+  type: dict
+  contains:
+    apim_home:
+      description: The API-M home.
+      type: str
+    deployment_toml:
+      description: Path of deployment.toml.
+      type: str
+    sslprofiles_path:
+      description: Path of the live sslprofiles.xml.
+      type: str
+    reload_within_ms:
+      description: How soon the gateway reloads after sslprofiles.xml is touched (the interval, at least 60000).
+      type: int
+    hostname_verifier:
+      description: The sender's HostnameVerifier setting.
+      type: str
+    persistent_truststore:
+      description: The truststore deployment.toml configures.
+      type: str
+    profiles:
+      description: The live SSL profiles, in file order, with their servers, truststore and keystore paths.
+      type: list
+      elements: dict
+trust_checks:
+  description: One verdict per O(verify_endpoints) item.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    endpoint:
+      description: The endpoint as given.
+      type: str
+    host:
+      description: Its host.
+      type: str
+    port:
+      description: Its port.
+      type: int
+    profile:
+      description: Gateway mode. The servers of the SSL profile that serves it.
+      type: str
+    truststore:
+      description: The truststore checked.
+      type: str
+    hostname_verifier:
+      description: The verifier applied.
+      type: str
+    fingerprint:
+      description: SHA-256 of the certificate the endpoint presented, or null if it could not be reached.
+      type: str
+    trusted:
+      description: Whether the gateway would trust the endpoint now.
+      type: bool
+    reason:
+      description: Why not, or null.
+      type: str
+    anchor:
+      description: The alias of the stored certificate the chain builds to.
+      type: str
 entries:
   description: One item per entry, in the store's order.
   returned: always
@@ -165,6 +303,10 @@ entries:
       description: The certificate's signature algorithm.
       type: str
       sample: sha256WithRSAEncryption
+    pem:
+      description: The certificate in PEM.
+      type: str
+      returned: when O(content=true)
     public_key:
       description: The certificate's public key.
       type: dict
@@ -188,18 +330,25 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils._errors import ApimCertificatesError
-from ansible_collections.apim.certificates.plugins.module_utils._truststore import entry_facts, load_truststore, normalize_alias
+from ansible_collections.apim.certificates.plugins.module_utils._info import report
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            path=dict(type="path", required=True),
+            path=dict(type="path"),
+            apim_home=dict(type="path"),
             password=dict(type="str", no_log=True),
             store_type=dict(type="str", default="auto"),
             alias=dict(type="list", elements="str"),
             expiring_within_days=dict(type="int", default=30),
+            content=dict(type="bool", default=False),
+            verify_endpoints=dict(type="list", elements="str", default=[]),
+            hostname_verifier=dict(type="str", choices=["Strict", "Default", "DefaultAndLocalhost", "AllowAll"]),
+            timeout=dict(type="int", default=10),
         ),
+        mutually_exclusive=[("path", "apim_home")],
+        required_one_of=[("path", "apim_home")],
         supports_check_mode=True,
     )
     if not certs.HAS_CRYPTOGRAPHY:
@@ -207,27 +356,18 @@ def main():
 
     params = module.params
     try:
-        store = load_truststore(params["path"], params["password"], params["store_type"])
-        wanted = [normalize_alias(a) for a in params["alias"]] if params["alias"] is not None else None
-        selected = [e for alias, e in store.entries.items() if wanted is None or alias in wanted]
-        entries = [entry_facts(entry) for entry in selected]
+        result, warnings = report(
+            path=params["path"], apim_home=params["apim_home"], password=params["password"],
+            store_type=params["store_type"], aliases=params["alias"],
+            expiring_within_days=params["expiring_within_days"], content=params["content"],
+            verify_endpoints=params["verify_endpoints"], hostname_verifier=params["hostname_verifier"],
+            timeout=params["timeout"],
+        )
     except ApimCertificatesError as exc:
         module.fail_json(msg=str(exc))
-
-    if not store.integrity_verified:
-        module.warn(f"no password given: the integrity of {params['path']} was not verified")
-    window = params["expiring_within_days"]
-    expiring = [e["alias"] for e in entries if e["days_remaining"] is not None and e["days_remaining"] < window]
-    module.exit_json(
-        changed=False,
-        path=params["path"],
-        store_type=store.store_type,
-        integrity_verified=store.integrity_verified,
-        entries=entries,
-        count=len(entries),
-        expiring=expiring,
-        missing=[a for a in (wanted or []) if a not in store.entries],
-    )
+    for warning in warnings:
+        module.warn(warning)
+    module.exit_json(changed=False, **result)
 
 
 if __name__ == "__main__":

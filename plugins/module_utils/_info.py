@@ -1,0 +1,131 @@
+# -*- coding: utf-8 -*-
+# Copyright: apim.certificates contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+"""What truststore_info reports: one store, or a gateway node's live and persistent stores, and trust checks."""
+
+from __future__ import annotations
+
+import os
+
+from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
+from ansible_collections.apim.certificates.plugins.module_utils._endpoint import fetch_chain, parse_endpoint
+from ansible_collections.apim.certificates.plugins.module_utils._errors import ApimCertificatesError
+from ansible_collections.apim.certificates.plugins.module_utils._gateway import resolve_gateway
+from ansible_collections.apim.certificates.plugins.module_utils._trustcheck import check_trust, normalize_verifier
+from ansible_collections.apim.certificates.plugins.module_utils._truststore import (
+    entry_facts,
+    load_truststore,
+    normalize_alias,
+)
+
+
+def store_report(store, *, aliases=None, expiring_within_days: int = 30, content: bool = False) -> dict:
+    wanted = [normalize_alias(a) for a in aliases] if aliases is not None else None
+    selected = [e for alias, e in store.entries.items() if wanted is None or alias in wanted]
+    entries = []
+    for entry in selected:
+        facts = entry_facts(entry)
+        if content:
+            facts["pem"] = None if entry.certificate is None else certs.certificate_pem(certs._load_der_certificate(entry.certificate))  # pylint: disable=protected-access
+        entries.append(facts)
+    by_fingerprint = {}
+    for entry in store.entries.values():
+        if entry.sha256 is not None:
+            by_fingerprint.setdefault(entry.sha256, []).append(entry.alias)
+    return {
+        "path": store.path,
+        "store_type": store.store_type,
+        "integrity_verified": store.integrity_verified,
+        "entries": entries,
+        "count": len(entries),
+        "expiring": [e["alias"] for e in entries if e["days_remaining"] is not None and e["days_remaining"] < expiring_within_days],
+        "missing": [a for a in (wanted or []) if a not in store.entries],
+        "duplicates": [{"fingerprint": fp, "aliases": names} for fp, names in by_fingerprint.items() if len(names) > 1],
+    }
+
+
+def _anchors(store) -> dict:
+    anchors = {}
+    for alias, entry in store.entries.items():
+        if entry.certificate is not None:
+            anchors[alias] = certs._load_der_certificate(entry.certificate)  # pylint: disable=protected-access
+    return anchors
+
+
+def trust_checks(endpoints: list, store_for, verifier: str, timeout: float) -> list:
+    """For each endpoint: would the store that serves it trust what it presents now?"""
+    results = []
+    for endpoint in endpoints:
+        host, port = parse_endpoint(endpoint)
+        store, profile = store_for(host, port)
+        verdict = {"endpoint": endpoint, "host": host, "port": port, "profile": profile, "truststore": store.path,
+                   "hostname_verifier": verifier}
+        try:
+            chain = fetch_chain(host, port, timeout)
+        except ApimCertificatesError as exc:
+            verdict.update(trusted=False, reason=str(exc), anchor=None, fingerprint=None)
+        else:
+            verdict["fingerprint"] = certs.sha256_fingerprint(certs.certificate_der(chain[0]))
+            verdict.update(check_trust(chain, _anchors(store), host, verifier))
+        results.append(verdict)
+    return results
+
+
+def report(*, path=None, apim_home=None, password=None, store_type="auto", aliases=None, expiring_within_days=30,
+           content=False, verify_endpoints=(), hostname_verifier=None, timeout=10.0) -> tuple:
+    """(result, warnings) for truststore_info."""
+    warnings = []
+    options = {"aliases": aliases, "expiring_within_days": expiring_within_days, "content": content}
+    if apim_home is None:
+        store = load_truststore(path, password, store_type)
+        if not store.integrity_verified:
+            warnings.append(f"no password given: the integrity of {path} was not verified")
+        result = store_report(store, **options)
+        verifier = normalize_verifier(hostname_verifier)
+        result["trust_checks"] = trust_checks(list(verify_endpoints), lambda h, p: (store, None), verifier, timeout)
+        return result, warnings
+
+    config = resolve_gateway(apim_home)
+    default = config.profile_for(None, None)
+    loaded = {}
+
+    def load(ref, role):
+        key = os.path.realpath(ref.path)
+        if key not in loaded:
+            secret = password if password is not None else ref.require_password(f"the {role} truststore")
+            loaded[key] = (load_truststore(ref.path, secret, store_type), [role])
+        elif role not in loaded[key][1]:
+            loaded[key][1].append(role)
+        return loaded[key][0]
+
+    live = load(default.truststore, "live")
+    load(config.persistent_truststore, "persistent")
+    stores = []
+    for store, roles in loaded.values():
+        item = store_report(store, **options)
+        item["role"] = "+".join(roles)
+        stores.append(item)
+    result = dict(store_report(live, **options))
+    result["stores"] = stores
+    result["gateway"] = {
+        "apim_home": config.apim_home,
+        "deployment_toml": config.deployment_toml,
+        "sslprofiles_path": config.sslprofiles_path,
+        "reload_within_ms": config.reload_within_ms,
+        "hostname_verifier": config.hostname_verifier,
+        "persistent_truststore": config.persistent_truststore.path,
+        "profiles": [
+            {"servers": p.servers, "truststore": p.truststore.path if p.truststore else None,
+             "keystore": p.keystore.path if p.keystore else None}
+            for p in config.live_profiles
+        ],
+    }
+    verifier = normalize_verifier(hostname_verifier or config.hostname_verifier)
+
+    def store_for(host, port):
+        profile = config.profile_for(host, port)
+        return load(profile.truststore, "live"), ",".join(profile.servers)
+
+    result["trust_checks"] = trust_checks(list(verify_endpoints), store_for, verifier, timeout)
+    return result, warnings

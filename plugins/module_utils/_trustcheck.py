@@ -1,0 +1,132 @@
+# -*- coding: utf-8 -*-
+# Copyright: apim.certificates contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+"""Would the gateway trust this backend now? The checks a JVM's PKIX trust manager and Synapse's host name
+verifier make, run against the certificates a truststore holds.
+
+- The chain builds from the presented leaf to a certificate the store holds (the leaf itself counts, as in Java).
+- Every certificate on the path, up to the trust anchor, is within its validity period.
+- The host name matches, as the gateway's HostnameVerifier setting says: Strict (a wildcard covers one label),
+  Default (a wildcard may cover several), DefaultAndLocalhost (Default, and localhost always passes), AllowAll.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+
+from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
+
+try:
+    from cryptography import x509
+except ImportError:  # pragma: no cover
+    pass
+
+VERIFIERS = ("Strict", "Default", "DefaultAndLocalhost", "AllowAll")
+_LOCALHOST = {"localhost", "localhost.localdomain", "127.0.0.1", "::1"}
+
+
+def normalize_verifier(value: str | None) -> str:
+    if value is None:
+        return "DefaultAndLocalhost"
+    for name in VERIFIERS:
+        if str(value).strip().lower() == name.lower():
+            return name
+    return "Default"  # Synapse falls back to its default verifier for unknown values
+
+
+def _issued_by(cert, issuer) -> bool:
+    if cert.issuer != issuer.subject:
+        return False
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except Exception:  # noqa: BLE001 - wrong signature or unsupported algorithm: not the issuer
+        return False
+    return True
+
+
+def build_path(chain: list, anchors: dict) -> tuple:
+    """(path, anchor_alias) from the leaf to a stored certificate, or (None, reason)."""
+    by_der = {certs.certificate_der(cert): alias for alias, cert in anchors.items()}
+    path = [chain[0]]
+    intermediates = list(chain[1:])
+    for _ in range(10):
+        current = path[-1]
+        alias = by_der.get(certs.certificate_der(current))
+        if alias is not None:
+            return path, alias
+        for anchor_alias, anchor in anchors.items():
+            if _issued_by(current, anchor):
+                return path + [anchor], anchor_alias
+        nxt = next((c for c in intermediates if _issued_by(current, c)), None)
+        if nxt is None:
+            return None, (
+                f"no certificate in the truststore issued '{current.subject.rfc4514_string()}' "
+                f"(issuer '{current.issuer.rfc4514_string()}'): PKIX path building would fail"
+            )
+        intermediates.remove(nxt)
+        path.append(nxt)
+    return None, "the presented chain is longer than 10 certificates"
+
+
+def _hostname_matches(pattern: str, host: str, strict: bool) -> bool:
+    pattern, host = pattern.lower().rstrip("."), host.lower().rstrip(".")
+    if "*" not in pattern:
+        return pattern == host
+    head, _, rest = pattern.partition(".")
+    if head != "*" or not rest or rest.count(".") < 1:
+        return False  # only a leading "*." wildcard over at least two labels is honoured
+    if not host.endswith("." + rest):
+        return False
+    label_part = host[: -len(rest) - 1]
+    return bool(label_part) and ("." not in label_part or not strict)
+
+
+def check_hostname(cert, host: str, verifier: str) -> str | None:
+    """None when host passes verifier for cert, else the reason."""
+    verifier = normalize_verifier(verifier)
+    if verifier == "AllowAll":
+        return None
+    if verifier == "DefaultAndLocalhost" and host.lower() in _LOCALHOST:
+        return None
+    strict = verifier == "Strict"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    try:
+        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        dns_names = sans.get_values_for_type(x509.DNSName)
+        ips = sans.get_values_for_type(x509.IPAddress)
+    except x509.ExtensionNotFound:
+        dns_names, ips = None, []
+    if address is not None:
+        if address in ips:
+            return None
+        return f"{host} is not among the certificate's IP addresses ({', '.join(map(str, ips)) or 'none'})"
+    names = dns_names
+    if not names:
+        names = [attr.value for attr in cert.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)]
+    if any(_hostname_matches(name, host, strict) for name in names):
+        return None
+    return f"host name {host} does not match the certificate ({', '.join(names) or 'no names'}) under the {verifier} HostnameVerifier"
+
+
+def check_trust(chain: list, anchors: dict, host: str, verifier: str, now: datetime.datetime | None = None) -> dict:
+    """The verdict for one endpoint: {trusted, reason, anchor}."""
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    path, found = build_path(chain, anchors)
+    if path is None:
+        return {"trusted": False, "reason": found, "anchor": None}
+    for cert in path:
+        status = certs.validity_status(cert, now)
+        if status != "active":
+            facts = certs.certificate_facts(cert, now)
+            when = facts["not_after"] if status == "expired" else facts["not_before"]
+            word = "expired on" if status == "expired" else "is not valid before"
+            return {"trusted": False, "reason": f"'{facts['subject']}' {word} {when}", "anchor": found}
+    mismatch = check_hostname(chain[0], host, verifier)
+    if mismatch:
+        return {"trusted": False, "reason": mismatch, "anchor": found}
+    return {"trusted": True, "reason": None, "anchor": found}
