@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: apim.certificates contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ name: cert_info
 short_description: The facts of a certificate, as truststore_info reports them
 version_added: 0.1.0
 author:
-  - apim.certificates maintainers
+  - apim.certificates maintainers (@apim-certificates)
 description:
   - Parses a certificate (PEM, base64 DER, or a PEM bundle, in which case the first certificate) and returns its
     subject, issuer, serial, validity, status, fingerprints, subject alternative names, CA flag, self-signed flag,

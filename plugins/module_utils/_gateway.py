@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: apim.certificates contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """What an API-M gateway node trusts, read from its own files.
 
@@ -222,11 +222,11 @@ def _custom_truststores(apim_home: str, config: dict, path: str) -> dict:
     for index, item in enumerate(customs):
         if not isinstance(item, dict) or "servers" not in item:
             raise GatewayConfigError(f"{path}: [[keystore.ssl_profile.custom]] number {index + 1} has no servers")
-        trust = flatten(item).copy()
+        trust = flatten(item)
         location = trust.get("truststore.location")
         if location is None:
             continue
-        resolver = _Resolver({k: v for k, v in trust.items()}, path)
+        resolver = _Resolver(dict(trust), path)
         password, protected = resolver.password("truststore.password")
         stores[str(item["servers"])] = StoreRef(
             str(location), resolve_location(apim_home, str(location)), str(trust.get("truststore.type", "JKS")),

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: apim.certificates contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """What truststore_info reports: one store, or a gateway node's live and persistent stores, and trust checks."""
 
@@ -27,7 +27,9 @@ def store_report(store, *, aliases=None, expiring_within_days: int = 30, content
     for entry in selected:
         facts = entry_facts(entry)
         if content:
-            facts["pem"] = None if entry.certificate is None else certs.certificate_pem(certs._load_der_certificate(entry.certificate))  # pylint: disable=protected-access
+            facts["pem"] = None
+            if entry.certificate is not None:
+                facts["pem"] = certs.certificate_pem(certs._load_der_certificate(entry.certificate))  # pylint: disable=protected-access
         entries.append(facts)
     by_fingerprint = {}
     for entry in store.entries.values():

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: apim.certificates contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """The gateway_sync role's reasoning, as plain functions the role's filters call on the controller.
 
@@ -54,7 +54,7 @@ def desired_certificates(*, source: str, certificates: list, remove_aliases: lis
     removals = [a for a in remove_aliases if a.lower() not in names]
     if prune:
         kept = names | {a.lower() for a in removals}
-        base_names = {n for n in names}
+        base_names = set(names)
         for role_fps in _store_fingerprints(node_state).values():
             for alias in role_fps:
                 if alias in kept or is_stock(alias, protected, stock_pattern):

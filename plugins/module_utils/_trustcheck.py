@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: apim.certificates contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Would the gateway trust this backend now? The checks a JVM's PKIX trust manager and Synapse's host name
 verifier make, run against the certificates a truststore holds.
@@ -51,7 +51,7 @@ def build_path(chain: list, anchors: dict) -> tuple:
     by_der = {certs.certificate_der(cert): alias for alias, cert in anchors.items()}
     path = [chain[0]]
     intermediates = list(chain[1:])
-    for _ in range(10):
+    for _attempt in range(10):
         current = path[-1]
         alias = by_der.get(certs.certificate_der(current))
         if alias is not None:
@@ -74,7 +74,7 @@ def _hostname_matches(pattern: str, host: str, strict: bool) -> bool:
     pattern, host = pattern.lower().rstrip("."), host.lower().rstrip(".")
     if "*" not in pattern:
         return pattern == host
-    head, _, rest = pattern.partition(".")
+    head, _unused, rest = pattern.partition(".")
     if head != "*" or not rest or rest.count(".") < 1:
         return False  # only a leading "*." wildcard over at least two labels is honoured
     if not host.endswith("." + rest):

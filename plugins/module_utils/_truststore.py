@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: apim.certificates contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Java truststores (JKS, JCEKS, PKCS12) as a map alias -> entry, read and written without a JRE.
 
@@ -201,7 +201,7 @@ def _entries_length(data: bytes) -> int | None:
     try:
         count = struct.unpack_from(">I", data, 8)[0]
         pos = 12
-        for _ in range(count):
+        for _attempt in range(count):
             tag = struct.unpack_from(">I", data, pos)[0]
             pos += 4
             pos += 2 + struct.unpack_from(">H", data, pos)[0] + 8
@@ -212,7 +212,7 @@ def _entries_length(data: bytes) -> int | None:
                 pos += 4 + struct.unpack_from(">I", data, pos)[0]
                 chain = struct.unpack_from(">I", data, pos)[0]
                 pos += 4
-                for _ in range(chain):
+                for _attempt in range(chain):
                     pos += 2 + struct.unpack_from(">H", data, pos)[0]
                     pos += 4 + struct.unpack_from(">I", data, pos)[0]
             else:

@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: apim.certificates contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ version_added: 0.1.0
 description:
   - Makes a WSO2 API Manager gateway's truststore (JKS, JCEKS or PKCS12) hold, or not hold, the certificate of a
     backend, under a given alias, without a JRE on the managed node.
-  - Idempotent by content: an alias that already holds the same certificate (same SHA-256) is left alone, and the
+  - Idempotent by content. An alias that already holds the same certificate (same SHA-256) is left alone, and the
     store is not rewritten when nothing changes.
   - An alias that holds a different certificate is replaced (O(replace)); an expired certificate is refused, as
     API-M refuses it (O(allow_expired)).
@@ -23,7 +23,7 @@ description:
   - The certificate can be given (O(certificate), O(certificate_path)) or fetched from the backend itself
     (O(endpoint)), pinned by its SHA-256 (O(fingerprint)).
 author:
-  - apim.certificates maintainers
+  - apim.certificates maintainers (@apim-certificates)
 extends_documentation_fragment:
   - apim.certificates.truststore
   - apim.certificates.attributes

@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: apim.certificates contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ description:
     C(client-truststore.jks), with each certificate's subject, issuer, validity, status and fingerprints.
   - Reads the store without a JRE. Never changes anything.
 author:
-  - apim.certificates maintainers
+  - apim.certificates maintainers (@apim-certificates)
 extends_documentation_fragment:
   - apim.certificates.truststore
   - apim.certificates.attributes.info_module
@@ -51,7 +51,7 @@ options:
   verify_endpoints:
     description:
       - Backends (C(https://host:port/...) or C(host:port)) to check, from the managed node, against the truststore
-        that would serve them: does the presented chain build to a certificate in the store, is every certificate on
+        that would serve them. Does the presented chain build to a certificate in the store, is every certificate on
         the path within its validity, and does the host name pass the HostnameVerifier. See RV(trust_checks).
     type: list
     elements: str

@@ -15,8 +15,8 @@ MODULE = "apim.certificates.endpoint_certificate"
 INFO = "apim.certificates.truststore_info"
 PASSWORD = "Integr4tion-Pass"
 A, A_KEY = make_cert("a.backend.test")
-B, _ = make_cert("b.backend.test")
-C, _ = make_cert("c.backend.test", key_kind="ec")
+B, _unused_key = make_cert("b.backend.test")
+C, _unused_key = make_cert("c.backend.test", key_kind="ec")
 
 
 def _seed(tmp_path, store_type="JKS", entries=(("existing", A),)):
@@ -125,7 +125,7 @@ def test_batch_in_one_load_and_save(tmp_path):
 
 def test_bundle_is_stored_whole_or_leaf_only(tmp_path):
     ca, ca_key = make_cert("ca.test", ca=True)
-    leaf, _ = make_cert("leaf.test", issuer=ca, issuer_key=ca_key)
+    leaf, _unused_key = make_cert("leaf.test", issuer=ca, issuer_key=ca_key)
     path = _seed(tmp_path)
     four_runs(tmp_path, path, {"path": path, "password": PASSWORD, "alias": "chain", "certificate": pem(leaf) + pem(ca)}, ["added", "added"])
     assert _fingerprints(path) == {"existing": sha256(A), "chain": sha256(leaf), "chain-1": sha256(ca)}
@@ -166,7 +166,7 @@ def _truncate(path):
     open(path, "wb").write(data[: len(data) // 2])
 
 
-OLD, _ = expired_cert()
+OLD, _unused_key = expired_cert()
 
 FAILURES = [
     ("wrong password", {"password": "wrong-one"}, None, "wrong password"),
@@ -232,7 +232,7 @@ def test_password_never_in_output(tmp_path):
 
 
 def test_info_reports_the_public_interface(tmp_path):
-    old_ok, _ = make_cert("soon.test", days=10)
+    old_ok, _unused_key = make_cert("soon.test", days=10)
     path = _seed(tmp_path, "PKCS12", (("later", A), ("soon", old_ok)))
     result = run_module(tmp_path, INFO, {"path": path, "password": PASSWORD, "store_type": "pkcs12"})
     assert not result.changed and not result.failed

@@ -17,7 +17,7 @@ from tests.support.servers import https_server
 
 MODULE = "apim.certificates.endpoint_certificate"
 BACKEND, BACKEND_KEY = make_cert("localhost", sans=["localhost", "127.0.0.1"])
-OTHER, _ = make_cert("other.test")
+OTHER, _unused_key = make_cert("other.test")
 
 
 def _fps(path, password="wso2carbon"):
@@ -143,7 +143,8 @@ def test_broken_gateway_files_are_named(tmp_path, node, damage, message):
 
 def test_fetch_from_endpoint_pinned(tmp_path, node):
     with https_server(BACKEND, BACKEND_KEY) as port:
-        args = {"apim_home": node["home"], "alias": "orders", "endpoint": f"https://localhost:{port}/api", "fingerprint": sha256(BACKEND).lower().replace(":", "")}
+        args = {"apim_home": node["home"], "alias": "orders", "endpoint": f"https://localhost:{port}/api",
+                "fingerprint": sha256(BACKEND).lower().replace(":", "")}
         result = run_module(tmp_path, MODULE, args)
         assert result.changed and not result.failed, result
         assert not [w for w in result.get("warnings", []) if "first use" in w]
@@ -173,7 +174,8 @@ def test_fetch_chain_all(tmp_path):
 def test_wrong_pin_writes_nothing(tmp_path, node):
     before = _state(node)
     with https_server(BACKEND, BACKEND_KEY) as port:
-        result = run_module(tmp_path, MODULE, {"apim_home": node["home"], "alias": "orders", "endpoint": f"https://localhost:{port}/", "fingerprint": sha256(OTHER)})
+        result = run_module(tmp_path, MODULE, {"apim_home": node["home"], "alias": "orders", "endpoint": f"https://localhost:{port}/",
+                                               "fingerprint": sha256(OTHER)})
     assert result.failed and "not the pinned" in result["msg"] and "nothing was written" in result["msg"]
     assert _state(node) == before
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
 from tests.support.ansible import run_module
 from tests.support.gateway import make_gateway_node
-from tests.support.pki import make_cert, pem, sha256
+from tests.support.pki import make_cert, sha256
 from tests.support.servers import https_server
 
 INFO = "apim.certificates.truststore_info"

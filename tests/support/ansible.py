@@ -50,7 +50,7 @@ class TaskResult(dict):
 
 def run_module(tmp_path, module: str, args: dict, *, check: bool = False, diff: bool = False, verbosity: int = 0) -> TaskResult:
     """Run one task of module with args on localhost; return its result (never raises on task failure)."""
-    result, _ = run_module_raw(tmp_path, module, args, check=check, diff=diff, verbosity=verbosity)
+    result, _output = run_module_raw(tmp_path, module, args, check=check, diff=diff, verbosity=verbosity)
     return result
 
 

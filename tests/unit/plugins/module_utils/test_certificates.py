@@ -14,7 +14,7 @@ from ansible_collections.apim.certificates.plugins.module_utils._errors import C
 from tests.support.pki import der, expired_cert, key_pem, make_cert, pem, sha256
 
 LEAF, LEAF_KEY = make_cert("leaf.test", sans=["leaf.test", "127.0.0.1"])
-OTHER, _ = make_cert("other.test", key_kind="ec")
+OTHER, _unused_key = make_cert("other.test", key_kind="ec")
 
 
 def _csr_pem(key) -> str:
@@ -54,7 +54,7 @@ def test_parse_accepts_every_form_operators_have(data, expected, request):
 def test_pkcs7_bundle_comes_out_leaf_first():
     ca, ca_key = make_cert("root.test", ca=True)
     mid, mid_key = make_cert("intermediate.test", ca=True, issuer=ca, issuer_key=ca_key)
-    leaf, _ = make_cert("leaf.test", issuer=mid, issuer_key=mid_key)
+    leaf, _unused_key = make_cert("leaf.test", issuer=mid, issuer_key=mid_key)
     for order in ([ca, mid, leaf], [leaf, ca, mid], [mid, leaf, ca]):
         found = certs.parse_certificates(_pkcs7(*order))
         assert [sha256(c) for c in found] == [sha256(leaf), sha256(mid), sha256(ca)]
@@ -120,7 +120,7 @@ def test_facts_describe_the_certificate():
 
 def test_facts_of_ec_and_issued_certificates():
     ca, ca_key = make_cert("ca.test", ca=True)
-    leaf, _ = make_cert("issued.test", issuer=ca, issuer_key=ca_key, key_kind="ec")
+    leaf, _unused_key = make_cert("issued.test", issuer=ca, issuer_key=ca_key, key_kind="ec")
     facts = certs.certificate_facts(leaf)
     assert facts["self_signed"] is False
     assert facts["issuer"] == "O=apim.certificates tests,CN=ca.test"
@@ -135,14 +135,14 @@ def test_facts_of_ec_and_issued_certificates():
 )
 def test_status(offset_before, offset_after, status):
     now = datetime.datetime.now(datetime.timezone.utc)
-    cert, _ = make_cert(
+    cert, _unused_key = make_cert(
         "s.test", not_before=now + datetime.timedelta(days=offset_before), not_after=now + datetime.timedelta(days=offset_after)
     )
     assert certs.certificate_facts(cert)["status"] == status
 
 
 def test_expired_has_negative_days_remaining():
-    cert, _ = expired_cert()
+    cert, _unused_key = expired_cert()
     assert certs.certificate_facts(cert)["days_remaining"] < 0
 
 

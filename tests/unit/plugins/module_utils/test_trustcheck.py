@@ -9,9 +9,9 @@ from tests.support.pki import expired_cert, make_cert
 
 ROOT, ROOT_KEY = make_cert("Test Root", ca=True)
 MID, MID_KEY = make_cert("Test Intermediate", ca=True, issuer=ROOT, issuer_key=ROOT_KEY)
-LEAF, _ = make_cert("api.orders.example", issuer=MID, issuer_key=MID_KEY, sans=["api.orders.example", "*.pay.example", "10.0.0.5"])
-SELF, _ = make_cert("localhost", sans=["localhost"])
-STRANGER, _ = make_cert("stranger")
+LEAF, _unused_key = make_cert("api.orders.example", issuer=MID, issuer_key=MID_KEY, sans=["api.orders.example", "*.pay.example", "10.0.0.5"])
+SELF, _unused_key = make_cert("localhost", sans=["localhost"])
+STRANGER, _unused_key = make_cert("stranger")
 
 
 @pytest.mark.parametrize(
@@ -37,7 +37,7 @@ def test_path_building(chain, anchors, trusted, anchor):
 
 
 def test_expired_certificate_on_the_path():
-    old, _ = expired_cert("localhost")
+    old, _unused_key = expired_cert("localhost")
     verdict = tc.check_trust([old], {"old": old}, "localhost", "AllowAll")
     assert not verdict["trusted"] and "expired on" in verdict["reason"]
 
@@ -70,7 +70,7 @@ def test_hostname_verifiers(host, verifier, ok):
 
 def test_not_yet_valid():
     now = datetime.datetime.now(datetime.timezone.utc)
-    future, _ = make_cert("localhost", not_before=now + datetime.timedelta(days=2), not_after=now + datetime.timedelta(days=20))
+    future, _unused_key = make_cert("localhost", not_before=now + datetime.timedelta(days=2), not_after=now + datetime.timedelta(days=20))
     verdict = tc.check_trust([future], {"f": future}, "localhost", "AllowAll")
     assert not verdict["trusted"] and "not valid before" in verdict["reason"]
 

@@ -144,7 +144,7 @@ def test_same_certificate_under_another_alias_warns(tmp_path):
 
 def test_expired_is_refused_unless_allowed(tmp_path):
     store = ts.load_truststore(_store_with(tmp_path, "JKS", CERTS[:1]), PASSWORD)
-    old, _ = expired_cert()
+    old, _unused_key = expired_cert()
     with pytest.raises(CertificateError, match="expired on .*allow_expired"):
         ts.plan_changes(store, [_present("old", old)])
     assert ts.plan_changes(store, [_present("old", old)], allow_expired=True).changes[0].action == "added"
