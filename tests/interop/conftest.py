@@ -11,10 +11,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from tests.support import java
 from tests.support.pki import make_cert, pem, sha256
 
-# tests/conftest.py computes the same path; repeated here so this package does not import a conftest module.
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-FIXTURES = os.path.join(os.path.dirname(ROOT), "shared", "fixtures", "wso2")
-
 
 @dataclasses.dataclass(frozen=True)
 class Cert:
@@ -46,6 +42,8 @@ class Certs:
     root: Cert
     intermediate: Cert
     leaf: Cert
+    small_ca: Cert
+    small_leaf: Cert
     unrelated: Cert
     extra: Cert
 
@@ -63,6 +61,8 @@ def certs() -> Certs:
     root = make("Interop Root CA", ca=True, sans=[])
     intermediate = make("Interop Issuing CA", ca=True, sans=[], issuer=root.cert, issuer_key=root.key)
     leaf = make("chain.backend.test", issuer=intermediate.cert, issuer_key=intermediate.key)
+    small_ca = make("Interop Small CA", ca=True, sans=[], key_kind="ec")
+    small_leaf = make("small-chain.backend.test", key_kind="ec", issuer=small_ca.cert, issuer_key=small_ca.key)
     return Certs(
         rsa=make("rsa.backend.test"),
         rsa_new=make("rsa.backend.test"),
@@ -72,6 +72,8 @@ def certs() -> Certs:
         root=root,
         intermediate=intermediate,
         leaf=leaf,
+        small_ca=small_ca,
+        small_leaf=small_leaf,
         unrelated=make("unrelated.backend.test"),
         extra=make("extra.backend.test", key_kind="ec"),
     )
@@ -90,10 +92,3 @@ def tls_client(tmp_path_factory) -> str:
     if not (java.JAVA and java.KEYTOOL):
         pytest.skip(java.JAVA_MISSING)
     return java.compile_client(str(tmp_path_factory.mktemp("tlsclient")))
-
-
-@pytest.fixture(scope="session")
-def wso2_fixtures() -> str:
-    if not os.path.isdir(FIXTURES):
-        pytest.skip(f"../shared/fixtures absent: {FIXTURES} does not exist")
-    return FIXTURES

@@ -18,6 +18,10 @@ needs_java = pytest.mark.skipif(not (JAVA and KEYTOOL), reason=JAVA_MISSING)
 
 _ENTRY = re.compile(r"^Alias name: (.*)$", re.MULTILINE)
 
+# Start-up flags for the short-lived JVMs of the tests (keytool, javac, the TLS client): the C1 compiler only and
+# the serial GC halve a keytool run's wall and CPU time (0.5 s -> 0.25 s) and change nothing keytool or TLS does.
+FAST_JVM = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
+
 
 def keytool(*args: str, password: str | None = None, check: bool = True, secrets: dict | None = None) -> subprocess.CompletedProcess:
     """Run keytool. The password goes through an environment variable, never the command line.
@@ -25,7 +29,7 @@ def keytool(*args: str, password: str | None = None, check: bool = True, secrets
     secrets: more environment variables for keytool's other ':env' options, e.g.
     keytool("-certreq", ..., "-keypass:env", "KT_KEYPASS", secrets={"KT_KEYPASS": key_password}).
     """
-    cmd = [KEYTOOL, *args]
+    cmd = [KEYTOOL, *(f"-J{flag}" for flag in FAST_JVM), *args]
     env = dict(os.environ)
     env.update(secrets or {})
     if password is not None:
@@ -118,7 +122,7 @@ def compile_client(workdir: str) -> str:
     src = os.path.join(workdir, "TlsClient.java")
     with open(src, "w") as handle:
         handle.write(CLIENT_SOURCE)
-    subprocess.run(["javac", "-d", workdir, src], check=True, capture_output=True, timeout=120)
+    subprocess.run(["javac", *(f"-J{flag}" for flag in FAST_JVM), "-d", workdir, src], check=True, capture_output=True, timeout=120)
     return workdir
 
 
@@ -127,6 +131,7 @@ def java_tls_get(classdir: str, url: str, truststore: str, password: str, store_
     opts = os.path.join(classdir, f"trust-{os.getpid()}-{abs(hash(truststore))}.opts")
     with open(opts, "w") as handle:
         handle.write(
+            "".join(f"{flag}\n" for flag in FAST_JVM) +
             f"-Djavax.net.ssl.trustStore={truststore}\n"
             f"-Djavax.net.ssl.trustStorePassword={password}\n"
             f"-Djavax.net.ssl.trustStoreType={store_type}\n"
