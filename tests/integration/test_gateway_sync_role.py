@@ -1,0 +1,123 @@
+"""The gateway_sync role over several simulated nodes, and the demo that shows it."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import yaml
+
+from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
+from tests.support.ansible import ROOT, _env, sha256_file
+from tests.support.gateway import make_gateway_node
+from tests.support.pki import make_cert, pem, sha256
+
+GOOD, _good_key = make_cert("orders.internal", sans=["orders.internal"])
+STALE, _stale_key = make_cert("orders.internal", sans=["orders.internal"])
+EXTRA, _extra_key = make_cert("legacy.internal")
+UPLOADED, _uploaded_key = make_cert("publisher-upload.internal")
+
+
+def _nodes(tmp_path, count=3):
+    return {f"gw{i}": make_gateway_node(str(tmp_path / f"gw{i}")) for i in range(1, count + 1)}
+
+
+def _play(tmp_path, nodes, role_vars, *extra, play_extra=None):
+    inventory = {"all": {"children": {"gateways": {
+        "hosts": {name: {"gateway_sync_apim_home": node["home"]} for name, node in nodes.items()},
+        "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable},
+    }}}}
+    play = {"name": "sync", "hosts": "gateways", "gather_facts": False,
+            "roles": [{"role": "apim.certificates.gateway_sync", "vars": role_vars}]}
+    play.update(play_extra or {})
+    (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory))
+    (tmp_path / "play.yml").write_text(yaml.safe_dump([play], sort_keys=False))
+    env = _env(tmp_path)
+    env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.builtin.default"
+    env.pop("ANSIBLE_CALLBACKS_ENABLED", None)
+    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(tmp_path / "inventory.yml"),
+           str(tmp_path / "play.yml"), *extra]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, check=False)
+
+
+def _recap(output):
+    return {m.group(1): {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
+            for m in re.finditer(r"^(\S+)\s+:\s+(ok=.*)$", output, re.MULTILINE)}
+
+
+def _fps(path):
+    return ts.load_truststore(path, "wso2carbon").fingerprints()
+
+
+def _checksums(nodes):
+    return {(n, k): sha256_file(p) for n, node in nodes.items() for k, p in node.items() if k != "home"}
+
+
+def test_converge_then_nothing_to_do(tmp_path):
+    nodes = _nodes(tmp_path)
+    for store in ("live", "persistent"):
+        ts.converge_truststore(nodes["gw2"][store], "wso2carbon", [ts.DesiredCertificate("orders", "present", STALE)])
+    ts.converge_truststore(nodes["gw3"]["live"], "wso2carbon", [ts.DesiredCertificate("legacy", "present", EXTRA)])
+    role_vars = {"gateway_sync_certificates": [{"alias": "orders", "certificate": pem(GOOD)}]}
+
+    first = _play(tmp_path, nodes, role_vars)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "drifted: true" in first.stdout or '"drifted": true' in first.stdout
+    assert "legacy" in first.stdout  # reported as not in the source
+    for node in nodes.values():
+        for store in ("live", "persistent"):
+            assert _fps(node[store])["orders"] == sha256(GOOD)
+    assert "legacy" in _fps(nodes["gw3"]["live"]), "not pruned without gateway_sync_prune"
+    assert {n: r["changed"] for n, r in _recap(first.stdout).items()} == {"gw1": 1, "gw2": 1, "gw3": 1}
+
+    before = _checksums(nodes)
+    second = _play(tmp_path, nodes, role_vars)
+    assert second.returncode == 0, second.stdout
+    assert all(r["changed"] == 0 for r in _recap(second.stdout).values()), second.stdout
+    assert _checksums(nodes) == before
+
+
+def test_check_mode_is_an_audit(tmp_path):
+    nodes = _nodes(tmp_path, 2)
+    role_vars = {"gateway_sync_certificates": [{"alias": "orders", "certificate": pem(GOOD)}], "gateway_sync_fail_on_drift": True}
+    before = _checksums(nodes)
+    audit = _play(tmp_path, nodes, role_vars, "--check")
+    assert audit.returncode != 0
+    assert "drift from the source of truth" in audit.stdout and "gw1" in audit.stdout
+    assert _checksums(nodes) == before
+    role_vars["gateway_sync_fail_on_drift"] = False
+    assert _play(tmp_path, nodes, role_vars).returncode == 0
+    clean = _play(tmp_path, nodes, dict(role_vars, gateway_sync_fail_on_drift=True), "--check")
+    assert clean.returncode == 0, clean.stdout
+
+
+def test_primary_source_with_prune_and_serial(tmp_path):
+    nodes = _nodes(tmp_path)
+    ts.converge_truststore(nodes["gw1"]["live"], "wso2carbon", [ts.DesiredCertificate("uploaded_api", "present", UPLOADED)])
+    ts.converge_truststore(nodes["gw3"]["persistent"], "wso2carbon", [ts.DesiredCertificate("legacy", "present", EXTRA)])
+    stock = {a for a in _fps(nodes["gw2"]["persistent"])}
+    role_vars = {"gateway_sync_source": "primary", "gateway_sync_primary": "gw1", "gateway_sync_prune": True}
+    result = _play(tmp_path, nodes, role_vars, play_extra={"serial": 1})
+    assert result.returncode == 0, result.stdout + result.stderr
+    for node in nodes.values():
+        for store in ("live", "persistent"):
+            fps = _fps(node[store])
+            assert fps["uploaded_api"] == sha256(UPLOADED)
+            assert "legacy" not in fps
+            assert stock <= set(fps), "a stock entry was pruned"
+
+
+def test_demo_runs_and_then_reports_no_change(tmp_path):
+    demo = [sys.executable, os.path.join(ROOT, "demo", "run_demo.py"), "--dir", str(tmp_path / "demo")]
+    env = _env(tmp_path)
+    env.pop("ANSIBLE_CALLBACKS_ENABLED", None)
+    first = subprocess.run(demo, capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "drifted: true" in first.stdout
+    assert first.stdout.count("HTTP 200") == 3 or first.stdout.count("HTTP/1") == 3, first.stdout
+    assert "Backend stopped" in first.stdout
+    second = subprocess.run(demo, capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert all(r["changed"] == 0 for r in _recap(second.stdout).values()), second.stdout
