@@ -114,6 +114,7 @@ class Truststore:
     integrity_verified: bool = True
     exists: bool = True
     has_secret_keys: bool = False
+    opaque: str | None = None  # why this store must not be rewritten, when its content is not fully understood
 
     def fingerprints(self) -> dict:
         return {alias: entry.sha256 for alias, entry in self.entries.items()}
@@ -155,71 +156,199 @@ def parse_truststore(data: bytes, password: str | None, store_type: str = "auto"
     return _parse_jks(data, password, found, what, path)
 
 
+class _SecretKeyFound(Exception):
+    """A JCEKS secret-key entry: a serialized Java object, which only pyjks knows how to skip."""
+
+
+def _java_utf_decode(raw: bytes) -> str:
+    """Java's modified UTF-8: NUL as C0 80, characters beyond the BMP as two 3-byte surrogates."""
+    text = raw.replace(b"\xc0\x80", b"\x00").decode("utf-8", "surrogatepass")
+    return text.encode("utf-16", "surrogatepass").decode("utf-16")
+
+
+def _read_jks(data: bytes, store_type: str) -> tuple:
+    """([(tag, alias, timestamp, payload)], end offset) of a JKS/JCEKS store; struct.error when truncated."""
+    version = struct.unpack_from(">I", data, 4)[0]
+    if version != 2:
+        raise TruststoreError(f"unsupported {store_type} version {version} (expected 2)")
+    count = struct.unpack_from(">I", data, 8)[0]
+    pos = 12
+    entries = []
+
+    def utf(at):
+        length = struct.unpack_from(">H", data, at)[0]
+        if at + 2 + length > len(data):
+            raise struct.error("truncated string")
+        return _java_utf_decode(data[at + 2:at + 2 + length]), at + 2 + length
+
+    def blob(at):
+        length = struct.unpack_from(">I", data, at)[0]
+        if at + 4 + length > len(data):
+            raise struct.error("truncated data")
+        return data[at + 4:at + 4 + length], at + 4 + length
+
+    for _index in range(count):
+        tag = struct.unpack_from(">I", data, pos)[0]
+        alias, pos = utf(pos + 4)
+        timestamp = struct.unpack_from(">q", data, pos)[0]
+        pos += 8
+        if tag == 2:
+            cert_type, pos = utf(pos)
+            der, pos = blob(pos)
+            entries.append((tag, alias, timestamp, (cert_type, der)))
+        elif tag == 1:
+            protected, pos = blob(pos)
+            links = struct.unpack_from(">I", data, pos)[0]
+            pos += 4
+            chain = []
+            for _link in range(links):
+                cert_type, pos = utf(pos)
+                der, pos = blob(pos)
+                chain.append((cert_type, der))
+            entries.append((tag, alias, timestamp, (protected, tuple(chain))))
+        elif tag == 3 and store_type == "JCEKS":
+            raise _SecretKeyFound()
+        else:
+            raise TruststoreError(f"unknown {store_type} entry tag {tag}")
+    return entries, pos
+
+
 def _parse_jks(data: bytes, password: str | None, store_type: str, what: str, path: str | None) -> Truststore:
+    try:
+        raw_entries, end = _read_jks(data, store_type)
+    except _SecretKeyFound:
+        return _parse_jks_with_pyjks(data, password, store_type, what, path)
+    except struct.error:
+        raise TruststoreError(f"{what} is corrupt or truncated ({store_type}: the data ends inside an entry)") from None
+    except (TruststoreError, UnicodeError) as exc:
+        raise TruststoreError(f"{what}: {exc}") from None
+    digest = data[end:end + 20]
+    if len(data) - end != 20:
+        raise TruststoreError(f"{what} is corrupt or truncated ({store_type}: the integrity hash is missing or damaged)")
+    if password is not None:
+        expected = hashlib.sha1(password.encode("utf-16-be") + _WHITENING + data[:end]).digest()
+        if expected != digest:
+            raise TruststoreError(f"{what}: wrong password (the {store_type} integrity check failed)")
+    entries = {}
+    for tag, alias, timestamp, payload in raw_entries:
+        key = normalize_alias(alias)
+        if key in entries:
+            raise TruststoreError(f"{what} is corrupt: alias '{key}' appears twice")
+        if tag == 2:
+            entries[key] = TruststoreEntry(key, TRUSTED_CERT, payload[1], timestamp)
+        else:
+            protected, chain = payload
+            entries[key] = TruststoreEntry(
+                key, PRIVATE_KEY, chain[0][1] if chain else None, timestamp, chain=chain, protected_key=protected
+            )
+    return Truststore(path, store_type, entries, integrity_verified=password is not None)
+
+
+def _parse_jks_with_pyjks(data: bytes, password: str | None, store_type: str, what: str, path: str | None) -> Truststore:
+    """JCEKS stores holding secret keys: pyjks parses the serialized Java objects (the store is then read-only)."""
     jks = _pyjks()
     try:
         keystore = jks.KeyStore.loads(data, password, try_decrypt_keys=False)
     except jks.util.KeystoreSignatureException:
         raise TruststoreError(f"{what}: wrong password (the {store_type} integrity check failed)") from None
-    except jks.util.DuplicateAliasException as exc:
-        raise TruststoreError(f"{what} is corrupt: {exc}") from None
-    except jks.util.UnsupportedKeystoreVersionException as exc:
-        raise TruststoreError(f"{what}: {exc}") from None
-    except (jks.util.BadKeystoreFormatException, ValueError, IndexError, EOFError) as exc:
-        raise TruststoreError(f"{what} is corrupt or truncated ({store_type}: {exc})") from None
     except Exception as exc:  # noqa: BLE001 - pyjks raises assorted errors on malformed secret-key blobs
         raise TruststoreError(f"{what} is corrupt or truncated ({store_type}: {type(exc).__name__})") from None
-    if password is None:
-        _check_complete(data, store_type, what)
     entries = {}
-    has_secret = False
     for alias, entry in keystore.entries.items():
         key = normalize_alias(alias)
         if isinstance(entry, jks.TrustedCertEntry):
             entries[key] = TruststoreEntry(key, TRUSTED_CERT, bytes(entry.cert), entry.timestamp)
         elif isinstance(entry, jks.PrivateKeyEntry):
             chain = tuple((ctype, bytes(der)) for ctype, der in entry.cert_chain)
-            first = chain[0][1] if chain else None
-            entries[key] = TruststoreEntry(
-                key, PRIVATE_KEY, first, entry.timestamp, chain=chain, protected_key=bytes(entry._encrypted)
-            )
+            entries[key] = TruststoreEntry(key, PRIVATE_KEY, chain[0][1] if chain else None, entry.timestamp,
+                                           chain=chain, protected_key=bytes(entry._encrypted))  # pylint: disable=protected-access
         else:
-            has_secret = True
             entries[key] = TruststoreEntry(key, SECRET_KEY, None, entry.timestamp)
-    return Truststore(path, store_type, entries, integrity_verified=password is not None, has_secret_keys=has_secret)
+    return Truststore(path, store_type, entries, integrity_verified=password is not None, has_secret_keys=True)
 
 
-def _check_complete(data: bytes, store_type: str, what: str) -> None:
-    """Without a password pyjks skips the trailing hash; still refuse a store whose hash is cut off."""
-    consumed = _entries_length(data)  # None for stores with secret keys: nothing more to check then
-    if consumed is not None and len(data) - consumed != 20:
-        raise TruststoreError(f"{what} is corrupt or truncated ({store_type}: the integrity hash is missing or damaged)")
+_OID_DATA = "1.2.840.113549.1.7.1"
+_OID_FRIENDLY_NAME = "1.2.840.113549.1.9.20"
+_BAG_KINDS = {
+    "1.2.840.113549.1.12.10.1.1": "key",
+    "1.2.840.113549.1.12.10.1.2": "key",
+    "1.2.840.113549.1.12.10.1.3": "cert",
+    "1.2.840.113549.1.12.10.1.4": "crl",
+    "1.2.840.113549.1.12.10.1.5": "secret",
+    "1.2.840.113549.1.12.10.1.6": "nested",
+}
 
 
-def _entries_length(data: bytes) -> int | None:
-    """Offset where the entries of a JKS/JCEKS store end (trusted and private-key entries only)."""
-    try:
-        count = struct.unpack_from(">I", data, 8)[0]
-        pos = 12
-        for _attempt in range(count):
-            tag = struct.unpack_from(">I", data, pos)[0]
-            pos += 4
-            pos += 2 + struct.unpack_from(">H", data, pos)[0] + 8
-            if tag == 2:
-                pos += 2 + struct.unpack_from(">H", data, pos)[0]
-                pos += 4 + struct.unpack_from(">I", data, pos)[0]
-            elif tag == 1:
-                pos += 4 + struct.unpack_from(">I", data, pos)[0]
-                chain = struct.unpack_from(">I", data, pos)[0]
-                pos += 4
-                for _attempt in range(chain):
-                    pos += 2 + struct.unpack_from(">H", data, pos)[0]
-                    pos += 4 + struct.unpack_from(">I", data, pos)[0]
-            else:
-                return None
-        return pos
-    except struct.error:
-        return None
+def _tlv(data: bytes, pos: int, end: int) -> tuple:
+    """(tag, content start, content end) of the DER element at pos; ValueError when it is not DER."""
+    if pos + 2 > end:
+        raise ValueError("truncated")
+    tag, first = data[pos], data[pos + 1]
+    pos += 2
+    if first < 0x80:
+        length = first
+    else:
+        count = first & 0x7F
+        if count == 0 or count > 4 or pos + count > end:
+            raise ValueError("indefinite or oversized length")
+        length = int.from_bytes(data[pos:pos + count], "big")
+        pos += count
+    if pos + length > end:
+        raise ValueError("truncated")
+    return tag, pos, pos + length
+
+
+def _children(data: bytes, start: int, end: int):
+    pos = start
+    while pos < end:
+        tag, inner, after = _tlv(data, pos, end)
+        yield tag, inner, after
+        pos = after
+
+
+def _oid(raw: bytes) -> str:
+    parts, value = [], 0
+    for byte in raw:
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            parts.append(value)
+            value = 0
+    first = min(parts[0] // 40, 2)
+    return ".".join(str(p) for p in [first, parts[0] - 40 * first] + parts[1:])
+
+
+def _pkcs12_plain_bags(data: bytes) -> list:
+    """(kind, friendly name) of every bag outside encrypted content: Java keeps private and secret keys there.
+
+    Certificates usually sit in encrypted content; cryptography reads those. ValueError when data is not the DER
+    PKCS12 layout this walk knows.
+    """
+    _tag, start, end = _tlv(data, 0, len(data))
+    items = list(_children(data, start, end))
+    _tag, ci_start, ci_end = items[1]  # authSafe ContentInfo
+    ci = list(_children(data, ci_start, ci_end))
+    _tag, wrapper_start, wrapper_end = ci[1]  # [0] EXPLICIT
+    _tag, octets_start, octets_end = _tlv(data, wrapper_start, wrapper_end)
+    _tag, safe_start, safe_end = _tlv(data, octets_start, octets_end)  # AuthenticatedSafe
+    bags = []
+    for _tag, info_start, info_end in _children(data, safe_start, safe_end):
+        parts = list(_children(data, info_start, info_end))
+        if _oid(data[parts[0][1]:parts[0][2]]) != _OID_DATA:
+            continue  # encryptedData: not readable without decrypting
+        _tag, w_start, w_end = _tlv(data, parts[1][1], parts[1][2])
+        _tag, contents_start, contents_end = _tlv(data, w_start, w_end)
+        for _bag_tag, bag_start, bag_end in _children(data, contents_start, contents_end):
+            fields = list(_children(data, bag_start, bag_end))
+            kind = _BAG_KINDS.get(_oid(data[fields[0][1]:fields[0][2]]), "unknown")
+            name = None
+            if len(fields) > 2:
+                for _attr_tag, attr_start, attr_end in _children(data, fields[2][1], fields[2][2]):
+                    attr = list(_children(data, attr_start, attr_end))
+                    if _oid(data[attr[0][1]:attr[0][2]]) == _OID_FRIENDLY_NAME:
+                        _vtag, v_start, v_end = next(_children(data, attr[1][1], attr[1][2]))
+                        name = data[v_start:v_end].decode("utf-16-be", "replace")
+            bags.append((kind, name))
+    return bags
 
 
 def _parse_pkcs12(data: bytes, password: str | None, what: str, path: str | None) -> Truststore:
@@ -235,29 +364,48 @@ def _parse_pkcs12(data: bytes, password: str | None, what: str, path: str | None
         raise TruststoreError(f"{what}: wrong password, or the PKCS12 data is corrupt") from None
     except Exception as exc:  # noqa: BLE001 - unsupported PKCS12 algorithms
         raise TruststoreError(f"{what}: cannot read this PKCS12 store ({type(exc).__name__}: {exc})") from None
+    try:
+        plain_bags = _pkcs12_plain_bags(data)
+        opaque = None
+    except (ValueError, IndexError, StopIteration):
+        plain_bags, opaque = [], "its layout is not the DER one this collection can check for key entries"
+    key_names = [normalize_alias(name or "") for kind, name in plain_bags if kind == "key"]
+    if bundle.key is not None and not key_names:
+        key_names = [normalize_alias((bundle.cert.friendly_name or b"1").decode("utf-8", "replace")) if bundle.cert else "1"]
     entries = {}
-    if bundle.key is not None and bundle.cert is not None:
-        name = (bundle.cert.friendly_name or b"1").decode("utf-8", "replace")
-        key = normalize_alias(name)
-        der = certs.certificate_der(bundle.cert.certificate)
-        chain = [("X.509", der)] + [
-            ("X.509", certs.certificate_der(extra.certificate))
-            for extra in bundle.additional_certs
-            if extra.friendly_name is None
-        ]
-        entries[key] = TruststoreEntry(key, PRIVATE_KEY, der, None, chain=tuple(chain))
+    named = {normalize_alias(c.friendly_name.decode("utf-8", "replace")): c for c in bundle.additional_certs if c.friendly_name}
+    if bundle.cert is not None and bundle.cert.friendly_name:
+        named.setdefault(normalize_alias(bundle.cert.friendly_name.decode("utf-8", "replace")), bundle.cert)
+    for name in key_names:
+        holder = named.get(name) or (bundle.cert if bundle.key is not None and len(key_names) == 1 else None)
+        der = certs.certificate_der(holder.certificate) if holder is not None else None
+        chain = ()
+        if holder is bundle.cert and der is not None:
+            chain = tuple([("X.509", der)] + [
+                ("X.509", certs.certificate_der(extra.certificate)) for extra in bundle.additional_certs if extra.friendly_name is None
+            ])
+        entries[name] = TruststoreEntry(name, PRIVATE_KEY, der, None, chain=chain)
+    has_secret = False
+    for kind, name in plain_bags:
+        if kind == "secret":
+            has_secret = True
+            alias = normalize_alias(name or f"secret-{len(entries) + 1}")
+            entries[alias] = TruststoreEntry(alias, SECRET_KEY, None, None)
+        elif kind in ("unknown", "crl", "nested"):
+            opaque = opaque or f"it holds a PKCS12 {kind} bag this collection does not rewrite"
     unnamed = 0
     for extra in bundle.additional_certs:
         if extra.friendly_name is None:
             if bundle.key is not None:
                 continue  # part of the key entry's chain
             unnamed += 1
-            name = f"unnamed-{unnamed}"
+            alias = f"unnamed-{unnamed}"
         else:
-            name = extra.friendly_name.decode("utf-8", "replace")
-        key = normalize_alias(name)
-        entries[key] = TruststoreEntry(key, TRUSTED_CERT, certs.certificate_der(extra.certificate), None)
-    return Truststore(path, "PKCS12", entries, integrity_verified=True)
+            alias = normalize_alias(extra.friendly_name.decode("utf-8", "replace"))
+            if alias in entries:
+                continue  # the certificate of a key entry
+        entries[alias] = TruststoreEntry(alias, TRUSTED_CERT, certs.certificate_der(extra.certificate), None)
+    return Truststore(path, "PKCS12", entries, integrity_verified=True, has_secret_keys=has_secret, opaque=opaque)
 
 
 def load_truststore(path: str, password: str | None, store_type: str = "auto", missing_ok: bool = False) -> Truststore:
@@ -315,6 +463,8 @@ def _serialize_jks(store: Truststore, password: str) -> bytes:
 
 
 def _serialize_pkcs12(store: Truststore, password: str) -> bytes:
+    if store.opaque:
+        raise TruststoreError(f"{_describe(store.path)} is not rewritten: {store.opaque}")
     bags = []
     for alias, entry in store.entries.items():
         if entry.entry_type != TRUSTED_CERT:

@@ -331,6 +331,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils._endpoint_certificates import CertificateRequest, Options, manage
 from ansible_collections.apim.certificates.plugins.module_utils._errors import ApimCertificatesError
+from ansible_collections.apim.certificates.plugins.module_utils._module import exit_json, fail_json
 
 
 def requests_from(params: dict) -> list:
@@ -409,7 +410,7 @@ def main():
             store_type=params["store_type"], apim_home=params["apim_home"], check_mode=module.check_mode,
         )
     except ApimCertificatesError as exc:
-        module.fail_json(msg=str(exc))
+        fail_json(module, str(exc))
 
     for warning in result.pop("warnings"):
         module.warn(warning)
@@ -419,7 +420,7 @@ def main():
     if params["path"] and os.path.exists(params["path"]):
         file_args = module.load_file_common_arguments(params)
         result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"])
-    module.exit_json(**result)
+    exit_json(module, **result)
 
 
 if __name__ == "__main__":

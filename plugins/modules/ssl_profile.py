@@ -24,7 +24,7 @@ description:
     C(deployment.toml) and C(sslprofiles.xml) are written atomically under a lock. If writing C(sslprofiles.xml)
     fails, C(deployment.toml) gets its original bytes back.
 author:
-  - apim.certificates maintainers
+  - apim.certificates maintainers (@apim-certificates)
 extends_documentation_fragment:
   - apim.certificates.attributes
 options:
@@ -300,8 +300,8 @@ profiles:
           sample: JKS
 actions:
   description:
-    - For each custom profile (by its servers), V(added), V(updated), V(removed) or V(unchanged). In check mode, what
-      a real run would do.
+    - For each custom profile, V(added), V(updated), V(removed) or V(unchanged); in check mode, what a real run would
+      do. Keyed by the servers as C(deployment.toml) writes them (as given, for a profile added).
   returned: always
   type: dict
   sample: {"orders.internal:443": "added", "legacy.internal:443": "removed"}
@@ -390,14 +390,16 @@ def main():
     try:
         request = Request.from_params(module.params)
         outcome = converge(request, check_mode=module.check_mode, backup=module.params["backup"])
+        result = outcome.result(diff=module._diff)  # pylint: disable=protected-access
     except ApimCertificatesError as exc:
         module.fail_json(msg=str(exc))
-    except Exception as exc:  # noqa: BLE001 - never a traceback: an unforeseen failure is still a task failure
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        # never a traceback: an unforeseen failure is still a task failure with a message
         module.fail_json(msg=f"ssl_profile failed unexpectedly ({type(exc).__name__}: {exc})")
 
     for warning in outcome.warnings:
         module.warn(warning)
-    module.exit_json(**outcome.result(diff=module._diff))  # pylint: disable=protected-access
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -330,6 +330,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils._errors import ApimCertificatesError
+from ansible_collections.apim.certificates.plugins.module_utils._module import exit_json, fail_json
 from ansible_collections.apim.certificates.plugins.module_utils._info import report
 
 
@@ -364,10 +365,10 @@ def main():
             timeout=params["timeout"],
         )
     except ApimCertificatesError as exc:
-        module.fail_json(msg=str(exc))
+        fail_json(module, str(exc))
     for warning in warnings:
         module.warn(warning)
-    module.exit_json(changed=False, **result)
+    exit_json(module, changed=False, **result)
 
 
 if __name__ == "__main__":

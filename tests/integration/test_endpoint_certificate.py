@@ -257,3 +257,17 @@ def test_info_in_check_mode(tmp_path):
     path = _seed(tmp_path)
     result = run_module(tmp_path, INFO, {"path": path, "password": PASSWORD}, check=True)
     assert not result.failed and result["count"] == 1
+
+
+def test_data_equal_to_the_password_is_not_masked(tmp_path):
+    """WSO2's default password is also the alias of its own certificate: the alias must still be reported."""
+    path = str(tmp_path / "stock.jks")
+    ts.converge_truststore(path, "wso2carbon", [ts.DesiredCertificate("wso2carbon", "present", A),
+                                                ts.DesiredCertificate("wso2carbon-old", "present", B)], create=True)
+    result, output = run_module_raw(tmp_path, INFO, {"path": path, "password": "wso2carbon"}, verbosity=4)
+    assert sorted(e["alias"] for e in result["entries"]) == ["wso2carbon", "wso2carbon-old"]
+    assert result["invocation"]["module_args"]["password"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+    added = run_module(tmp_path, MODULE, {"path": path, "password": "wso2carbon", "alias": "wso2carbon-new", "certificate": pem(C)})
+    assert added["results"][0]["alias"] == "wso2carbon-new"
+    assert added["invocation"]["module_args"]["password"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+    assert '"password": "wso2carbon"' not in output

@@ -5,7 +5,7 @@ RC2-40 certificate encryption, SHA-1 MAC). truststore_info must report what keyt
 must add one more certificate so that keytool, given the store password, lists every entry: keytool checks the
 store's integrity with that password, so a successful list is also the integrity check.
 
-The strict xfail tests at the end show bugs in plugins/ that keytool-made stores reveal.
+The tests at the end guard against bugs that keytool-made stores revealed in plugins/.
 """
 
 from __future__ import annotations
@@ -126,13 +126,9 @@ def test_endpoint_certificate_extends_a_keytool_store_that_keytool_still_opens(m
     assert keytool_entries(after)["added-by-module"] == ("trustedCertEntry", certs.extra.sha256)
 
 
-# --- bugs found by these tests (strict xfail: they fail today; fix plugins/ and remove the mark) -------------------
+# --- regressions: bugs these tests found in plugins/ (fixed) ------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, raises=PluginBug, reason=(
-    "BUG: _truststore._parse_pkcs12 reads PKCS12 through cryptography's load_pkcs12, which ignores secret-key bags; "
-    "the SecretKeyEntry is not reported and converge_truststore silently drops it when it rewrites the store"
-))
 def test_pkcs12_secret_key_entry_is_neither_hidden_nor_dropped(tmp_path, certs):
     path = str(tmp_path / "with-secret-key.p12")
     keytool("-genseckey", "-alias", "session-key", "-keyalg", "AES", "-keysize", "128", "-keystore", path,
@@ -150,10 +146,6 @@ def test_pkcs12_secret_key_entry_is_neither_hidden_nor_dropped(tmp_path, certs):
         assert load_truststore(path, PASSWORD).entries["session-key"].entry_type == "SecretKeyEntry"
 
 
-@pytest.mark.xfail(strict=True, raises=PluginBug, reason=(
-    "BUG: _truststore._parse_pkcs12 knows a single private key (load_pkcs12's key/cert); with two "
-    "PrivateKeyEntry in a PKCS12 keystore the second one is reported as a trustedCertEntry"
-))
 def test_pkcs12_with_two_private_keys_is_reported_as_keytool_lists_it(tmp_path):
     path = str(tmp_path / "two-keys.p12")
     for alias in ("first-key", "second-key"):
@@ -168,11 +160,6 @@ def test_pkcs12_with_two_private_keys_is_reported_as_keytool_lists_it(tmp_path):
         assert {alias: (e.entry_type, e.sha256) for alias, e in store.entries.items()} == keytool_entries(listing)
 
 
-@pytest.mark.xfail(strict=True, raises=PluginBug, reason=(
-    "BUG: JKS/JCEKS aliases are Java modified UTF-8 (a character outside the BMP is a surrogate pair, 6 bytes); "
-    "_truststore._java_utf writes that correctly, but _parse_jks reads through pyjks, which decodes strict UTF-8 "
-    "and fails: a valid store is reported as 'corrupt or truncated', even one the collection wrote itself"
-))
 @pytest.mark.parametrize("writer", ["keytool", "collection"])
 @pytest.mark.parametrize("store_type", ["JKS", "JCEKS"])
 def test_alias_outside_the_basic_multilingual_plane(tmp_path, certs, store_type, writer):

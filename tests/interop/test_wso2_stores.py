@@ -102,11 +102,6 @@ def test_truststore_info_reports_wso2_truststore_as_keytool_lists_it(apim_trusts
     assert unmasked(info_entries(info)) == keytool_entries(original)
 
 
-@pytest.mark.xfail(strict=True, raises=PluginBug, reason=(
-    "BUG: truststore_info declares password no_log, so Ansible replaces every returned string equal to the "
-    "password with VALUE_SPECIFIED_IN_NO_LOG_PARAMETER (and substrings with ********): with WSO2's default "
-    "password 'wso2carbon', the alias 'wso2carbon' of client-truststore.jks is reported under that mask"
-))
 def test_truststore_info_reports_the_alias_that_equals_the_password(apim_truststore):
     aliases = {entry["alias"] for entry in ok(apim_truststore.info_original)["entries"]}
     with plugin_bug():

@@ -76,7 +76,7 @@ def test_truncated_stores_are_refused(tmp_path, store_type, cut):
     [
         (b"", r"is empty \(0 bytes\)"),
         (b"hello world", "not a Java keystore"),
-        (b"\xfe\xed\xfe\xed\x00\x00\x00\x07", "Unsupported keystore version"),
+        (b"\xfe\xed\xfe\xed\x00\x00\x00\x07", "unsupported JKS version 7"),
         (b"\xfe\xed\xfe\xed\x00\x00\x00\x02\x00\x00\x00\x05", "corrupt or truncated"),
         (b"\x30\x82\x01\x00garbage", "corrupt or truncated"),
     ],
