@@ -48,7 +48,7 @@ help:
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt requirements-test.txt
+$(STAMP): requirements-dev.txt requirements-test.txt
 	@if [ ! -x "$(VPY)" ]; then echo "creating $(VENV)"; $(PYTHON) -m venv "$(VENV)"; fi
 	"$(VPY)" -m pip install --quiet --upgrade pip
 	"$(VPY)" -m pip install --quiet -r requirements-test.txt
