@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import subprocess
-import tomllib
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -20,6 +19,20 @@ from ansible_collections.apim.certificates.plugins.module_utils import _truststo
 from ansible_collections.apim.certificates.plugins.module_utils._errors import ApimCertificatesError
 from tests.conftest import FIXTURES
 from tests.support.pki import make_cert
+
+try:
+    import tomllib  # an independent TOML reader to check the library's output with
+except ImportError:  # Python < 3.11
+    tomllib = None
+
+
+def toml_loads(text: str) -> dict:
+    if tomllib is not None:
+        return tomllib.loads(text)
+    import tomlkit  # pylint: disable=import-outside-toplevel
+
+    return tomlkit.parse(text).unwrap()
+
 
 needs_fixtures = pytest.mark.skipif(not os.path.isdir(FIXTURES), reason="../shared/fixtures absent")
 FIXTURE_TOMLS = sorted(glob.glob(os.path.join(FIXTURES, "**", "*.toml"), recursive=True))
@@ -200,12 +213,12 @@ TRICKY = [
 def test_scanner_finds_every_statement_and_value(text):
     statements = sp.scan_toml(text)
     assert "".join(text[s.start:s.end] for s in statements) == text
-    values = tomllib.loads(text)
+    values = toml_loads(text)
     for statement in (s for s in statements if s.kind == "kv"):
         node = values
         for part in statement.path:
             node = node[part]
-        assert tomllib.loads("v = " + text[statement.value_start:statement.value_end])["v"] == node
+        assert toml_loads("v = " + text[statement.value_start:statement.value_end])["v"] == node
 
 
 def test_array_entries_are_indexed():
@@ -239,7 +252,7 @@ def test_add_then_remove_a_custom_profile_is_byte_identical(tmp_path, fixture):
     assert added.plan.changed and added.plan.actions["orders.internal:443,orders-dr.internal:8443"] == "added"
     after_add = path.read_bytes()
     assert only_added_lines(original.decode(), after_add.decode())
-    entries = tomllib.loads(after_add.decode())["keystore"]["ssl_profile"]["custom"]
+    entries = toml_loads(after_add.decode())["keystore"]["ssl_profile"]["custom"]
     assert entries == [{"servers": profile["servers"],
                         "keystore": {"location": "/etc/pki/orders-client.jks", "type": "JKS", "password": KEY_PASSWORD, "key_password": KEY_PASSWORD},
                         "truststore": {"location": "/etc/pki/orders-trust.jks", "type": "JKS", "password": TRUST_PASSWORD}}]
@@ -271,7 +284,7 @@ def test_interval_changes_only_its_line(tmp_path, fixture):
     else:
         assert changes == ["+ ", "+ [transport.passthru_https.sender.ssl_profile]", "+ interval = 120000"]
         assert after.startswith(before.rstrip("\n"))
-    old, new = tomllib.loads(before), tomllib.loads(after)
+    old, new = toml_loads(before), toml_loads(after)
     assert new["transport"]["passthru_https"]["sender"]["ssl_profile"]["interval"] == 120000
     for values in (old, new):
         values.get("transport", {}).get("passthru_https", {}).get("sender", {}).get("ssl_profile", {}).pop("interval", None)
@@ -296,10 +309,10 @@ def test_a_dict_option_with_only_a_password_changes_only_that_key(tmp_path, fixt
             assert line[2:].split("=")[0].strip() == "password", line  # a password line rewritten, nothing else
         elif line.startswith("+ "):  # or a password line, in a table added at the end where it was absent
             assert line[2:].split("=")[0].strip() == "password" or line[2:] in ("", "[truststore]", "[keystore.tls]"), line
-    values = tomllib.loads(after)
+    values = toml_loads(after)
     assert values["keystore"]["tls"]["password"] == "N3w-Keystore-pw"
     assert values["truststore"]["password"] == "N3w-Trust-pw"
-    old = tomllib.loads(before)
+    old = toml_loads(before)
     for either in (old, values):
         either.get("keystore", {}).get("tls", {}).pop("password", None)
         either.get("truststore", {}).pop("password", None)
@@ -313,7 +326,7 @@ def wso2_template_render(toml_text: str) -> bytes:
     """sslprofiles.xml as WSO2 renders it: the real sslprofiles.xml.j2, fed the nested deployment.toml values."""
     import jinja2  # pylint: disable=import-outside-toplevel
 
-    values = tomllib.loads(toml_text)
+    values = toml_loads(toml_text)
     keystore = values.get("keystore", {})
     primary = {"file_name": "wso2carbon.jks", "type": "JKS", "password": "wso2carbon", "key_password": "wso2carbon"}
     primary.update(keystore.get("primary", {}))
@@ -474,7 +487,7 @@ def test_removing_a_subtable_entry_removes_its_subtables(tmp_path):
     text = path.read_text()
     assert "legacy" not in text and "[keystore.ssl_profile.custom.truststore]" not in text
     assert text == SUBTABLE_FORM.replace(SUBTABLE_FORM[SUBTABLE_FORM.index("\n[[keystore"):SUBTABLE_FORM.index("\n# dotted form")], "")
-    assert [e["servers"] for e in tomllib.loads(text)["keystore"]["ssl_profile"]["custom"]] == ["billing.internal:443"]
+    assert [e["servers"] for e in toml_loads(text)["keystore"]["ssl_profile"]["custom"]] == ["billing.internal:443"]
 
 
 def test_new_entries_go_after_the_last_entry_in_dotted_form(tmp_path):
@@ -498,7 +511,7 @@ def test_exclusive_removes_unlisted_profiles(tmp_path):
     outcome = run({"path": str(path), "validate_stores": False, "exclusive": True,
                    "custom_profiles": [custom("billing.internal:443")]})
     assert outcome.plan.actions == {"legacy.internal:443": "removed", "billing.internal:443": "unchanged"}
-    assert [e["servers"] for e in tomllib.loads(path.read_text())["keystore"]["ssl_profile"]["custom"]] == ["billing.internal:443"]
+    assert [e["servers"] for e in toml_loads(path.read_text())["keystore"]["ssl_profile"]["custom"]] == ["billing.internal:443"]
 
 
 def test_server_lists_match_in_any_order_and_case(tmp_path):
@@ -531,7 +544,56 @@ def test_crlf_files_stay_crlf(tmp_path):
     run({"path": str(path), "truststore": {"password": "x"}, "interval": 120000})
     data = path.read_bytes()
     assert b"\n" not in data.replace(b"\r\n", b"")
-    assert tomllib.loads(data.decode())["truststore"]["password"] == "x"
+    assert toml_loads(data.decode())["truststore"]["password"] == "x"
+
+
+def test_no_final_newline_remove_last_and_extend_the_previous_entry(tmp_path):
+    path = tmp_path / "deployment.toml"
+    text = ('[server]\nhostname = "gw"\n\n[[keystore.ssl_profile.custom]]\nservers = "a.internal:443"\n'
+            'truststore.location = "a.jks"\n\n[[keystore.ssl_profile.custom]]\nservers = "b.internal:443"\ntruststore.location = "b.jks"')
+    path.write_text(text)
+    run({"path": str(path), "validate_stores": False, "custom_profiles": [
+        custom("a.internal:443", truststore={"type": "PKCS12"}), custom("b.internal:443", state="absent")]})
+    assert path.read_text() == ('[server]\nhostname = "gw"\n\n[[keystore.ssl_profile.custom]]\nservers = "a.internal:443"\n'
+                                'truststore.location = "a.jks"\ntruststore.type = "PKCS12"')
+
+
+def test_a_comment_above_the_next_table_stays_when_an_entry_is_removed(tmp_path):
+    path = tmp_path / "deployment.toml"
+    text = ('[server]\nhostname = "gw"\n\n[[keystore.ssl_profile.custom]]\nservers = "a.internal:443"\n'
+            '# truststore.type = "PKCS12"\ntruststore.location = "a.jks"\n\n# Key manager\n[apim.key_manager]\ntype = "WSO2-IS"\n')
+    path.write_text(text)
+    run({"path": str(path), "validate_stores": False, "custom_profiles": [custom("a.internal:443", state="absent")]})
+    assert path.read_text() == '[server]\nhostname = "gw"\n\n# Key manager\n[apim.key_manager]\ntype = "WSO2-IS"\n'
+
+
+def test_an_empty_file_gets_its_tables(tmp_path):
+    path = tmp_path / "deployment.toml"
+    path.write_text("")
+    run({"path": str(path), "interval": 120000, "truststore": {"password": "x"}})
+    assert path.read_text() == '[transport.passthru_https.sender.ssl_profile]\ninterval = 120000\n\n[truststore]\npassword = "x"\n'
+
+
+@pytest.mark.parametrize("layout, message", [
+    ("no-home", "is not a directory"),
+    ("no-toml", "deployment.toml does not exist"),
+    ("no-security", "to lock it"),
+])
+def test_missing_places_are_reported(tmp_path, layout, message):
+    home = tmp_path / "wso2am"
+    if layout != "no-home":
+        (home / "repository" / "conf").mkdir(parents=True)
+    if layout == "no-security":
+        (home / "repository" / "conf" / "deployment.toml").write_text(SMALL_TOML)
+    with pytest.raises(ApimCertificatesError, match=message):
+        run({"apim_home": str(home), "interval": 120000})
+
+
+def test_env_in_a_custom_profile_names_the_profile(tmp_path):
+    home = make_home(tmp_path, SMALL_TOML + '\n[[keystore.ssl_profile.custom]]\nservers = "a.internal:443"\n'
+                                            'truststore.location = "$env{TRUST_DIR}/a.jks"\n')
+    with pytest.raises(sp.SslProfileError, match=r"^truststore.location of the custom SSL profile 'a.internal:443' uses \$env"):
+        run({"apim_home": str(home), "interval": 120000})
 
 
 # --- validate_stores ------------------------------------------------------------------------------------
@@ -653,7 +715,7 @@ def test_an_inline_table_owning_a_key_is_refused(tmp_path):
 
 def test_env_values_cannot_be_rendered_live(tmp_path):
     home = make_home(tmp_path, SMALL_TOML.replace('password = "wso2carbon"\n\n[apim', 'password = "$env{TRUST_PW}"\n\n[apim'))
-    with pytest.raises(sp.SslProfileError, match=r"uses \$env\{TRUST_PW\}.*set live to false"):
+    with pytest.raises(sp.SslProfileError, match=r"^truststore.password uses \$env\{TRUST_PW\}.*set live to false"):
         run({"apim_home": str(home), "interval": 120000})
     assert run({"apim_home": str(home), "interval": 120000, "live": False}).plan.changed
 
