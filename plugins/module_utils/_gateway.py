@@ -55,6 +55,7 @@ DEFAULTS = {
 }
 
 _REF = re.compile(r"^\$ref\{([^}]+)\}$")
+_REF_INSIDE = re.compile(r"\$ref\{([^}]+)\}")
 _PROTECTED = re.compile(r"\$(secret|env|sys)\{[^}]*\}")
 
 
@@ -126,8 +127,9 @@ class GatewayConfig:
         if profile.is_default:
             return self.persistent_truststore
         key = ",".join(profile.servers)
+        wanted = sorted(s.lower() for s in profile.servers)
         for servers, store in self.custom_truststores.items():
-            if _split_servers(servers) == profile.servers:
+            if sorted(s.lower() for s in _split_servers(servers)) == wanted:
                 return store
         raise GatewayConfigError(
             f"the SSL profile for '{key}' in {self.sslprofiles_path} is not in {self.deployment_toml}; "
@@ -180,10 +182,12 @@ class _Resolver:
 
     def get(self, key: str, depth: int = 0):
         value = self.config.get(key, DEFAULTS.get(key))
-        if isinstance(value, str):
+        if isinstance(value, str) and depth < 10:
             match = _REF.match(value.strip())
-            if match and depth < 10:
+            if match:
                 return self.get(match.group(1), depth + 1)
+            # a reference inside a longer value, e.g. "repository/resources/security/$ref{keystore.tls.file_name}"
+            return _REF_INSIDE.sub(lambda m: str(self.get(m.group(1), depth + 1)), value)
         return value
 
     def password(self, key: str):

@@ -340,6 +340,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils._errors import ApimCertificatesError
+from ansible_collections.apim.certificates.plugins.module_utils._module import exit_json, fail_json
 from ansible_collections.apim.certificates.plugins.module_utils._ssl_profiles import HAS_TOMLKIT, Request, converge
 
 
@@ -392,14 +393,15 @@ def main():
         outcome = converge(request, check_mode=module.check_mode, backup=module.params["backup"])
         result = outcome.result(diff=module._diff)  # pylint: disable=protected-access
     except ApimCertificatesError as exc:
-        module.fail_json(msg=str(exc))
+        fail_json(module, str(exc))
     except Exception as exc:  # pylint: disable=broad-exception-caught
-        # never a traceback: an unforeseen failure is still a task failure with a message
+        # never a traceback: an unforeseen failure is still a task failure with a message (kept under Ansible's
+        # value masking, since its text is not ours)
         module.fail_json(msg=f"ssl_profile failed unexpectedly ({type(exc).__name__}: {exc})")
 
     for warning in outcome.warnings:
         module.warn(warning)
-    module.exit_json(**result)
+    exit_json(module, **result)
 
 
 if __name__ == "__main__":
