@@ -29,7 +29,7 @@ export ANSIBLE_REMOTE_TEMP := $(BUILD)/tmp/ansible-remote
 export ANSIBLE_RETRY_FILES_ENABLED := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv collection unit integration interop sanity changelog-lint test demo clean
+.PHONY: help venv collection unit integration interop sanity sanity-matrix changelog-lint lint docs docs-check test demo clean
 
 help:
 	@echo 'Targets:'
@@ -39,6 +39,9 @@ help:
 	@echo '  integration     pytest tests/integration   (PYTEST_ARGS=...)'
 	@echo '  interop         pytest tests/interop       (PYTEST_ARGS=...)'
 	@echo '  sanity          ansible-test sanity --venv on a copy in build/sanity (SANITY_ARGS=...)'
+	@echo '  sanity-matrix   sanity again with the newest ansible-core on Python 3.13/3.12 (after the default one)'
+	@echo '  lint            ansible-lint --profile production on the role, the demo and the example inventory'
+	@echo '  docs            regenerate docs/reference from the plugins and the role (docs-check: fail when stale)'
 	@echo '  changelog-lint  antsibull-changelog lint'
 	@echo '  test            venv collection unit integration interop sanity changelog-lint, stopping at the first failure'
 	@echo '  demo            the main job on three simulated gateway nodes (DEMO_ARGS=--fresh to rebuild them)'
@@ -90,13 +93,29 @@ sanity: venv
 changelog-lint: venv
 	"$(VENV)/bin/antsibull-changelog" lint
 
-test: venv collection unit integration interop sanity changelog-lint
+test: venv collection unit integration interop sanity changelog-lint lint docs-check
 	@echo 'make test: all steps passed'
 
 # --- demo ------------------------------------------------------------------------------------------
 
 # Three simulated gateway nodes with drift, a local HTTPS backend, the gateway_sync role, a JVM trust check.
 # Re-running reports no change; DEMO_ARGS=--fresh rebuilds the nodes with drift.
+# The same on the newest ansible-core the newest pyenv/system Python (3.13, 3.12) can run.
+sanity-matrix: venv collection sanity
+	hack/sanity-matrix.sh $(SANITY_ARGS)
+
+# Reference pages generated from the modules' DOCUMENTATION and the role's argument_specs (docs/reference/).
+docs: venv collection
+	hack/docs.sh docs/reference
+
+# Fails when the committed reference is stale.
+docs-check: venv collection
+	hack/docs.sh --check docs/reference
+
+# ansible-lint, production profile: the role, the demo playbook and the example inventory.
+lint: venv collection
+	"$(VENV)/bin/ansible-lint" --offline --profile production roles/gateway_sync demo/gateway_sync.yml demo/inventory.example.yml
+
 demo: venv collection
 	@mkdir -p "$(BUILD)/demo" "$(ANSIBLE_LOCAL_TEMP)" "$(ANSIBLE_REMOTE_TEMP)"
 	"$(VPY)" demo/run_demo.py --dir "$(BUILD)/demo" $(DEMO_ARGS)
