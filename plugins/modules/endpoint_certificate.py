@@ -210,7 +210,7 @@ EXAMPLES = r"""
 - name: Show when the gateway picks it up
   ansible.builtin.debug:
     msg: "Live within {{ trusted.reload_within_ms // 1000 }} s"
-  when: trusted.touched
+  when: trusted.touched is not none
 
 - name: Create a PKCS12 truststore for a custom SSL profile
   apim.certificates.endpoint_certificate:
