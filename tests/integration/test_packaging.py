@@ -25,9 +25,13 @@ def test_tarball_installs_and_its_modules_run(tmp_path):
     assert not debris, debris
 
     empty = tmp_path / "collections"
+    env = _env(tmp_path)
+    env["ANSIBLE_COLLECTIONS_PATH"] = str(empty)  # nothing else installed: a copy elsewhere would satisfy galaxy
+    env.pop("ANSIBLE_CALLBACKS_ENABLED", None)
     install = subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", str(tarball), "-p", str(empty)],
-                             capture_output=True, text=True, check=False, timeout=300)
+                             capture_output=True, text=True, check=False, timeout=300, env=env)
     assert install.returncode == 0, install.stdout + install.stderr
+    assert (empty / "ansible_collections" / "apim" / "certificates" / "MANIFEST.json").exists(), install.stdout
 
     cert, _unused_key = make_cert("packaged.test")
     book = tmp_path / "play.yml"
@@ -46,9 +50,6 @@ def test_tarball_installs_and_its_modules_run(tmp_path):
         that: added.changed and added.results[0].action == 'added'
 """)
     (tmp_path / "c.pem").write_text(pem(cert))
-    env = _env(tmp_path)
-    env["ANSIBLE_COLLECTIONS_PATH"] = str(empty)
-    env.pop("ANSIBLE_CALLBACKS_ENABLED", None)
     run = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local", str(book)],
                          capture_output=True, text=True, env=env, check=False, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
