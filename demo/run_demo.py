@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The collection's main job on a self-contained demo (what `make demo` runs).
 
 1. Builds three simulated API-M 4.x gateway nodes under build/demo/nodes, with drift:
@@ -176,10 +175,14 @@ def main() -> int:
     banner("1. Three simulated API-M 4.x gateway nodes")
     backend, backend_key = backend_identity(os.path.join(work, "backend"))
     nodes = build_nodes(os.path.join(work, "nodes"), backend)
+    def describe(entry):
+        if entry is None:
+            return "absent"
+        return "backend's" if entry.sha256 == sha256(backend) else f"other ({entry.sha256[:11]}...)"
+
     for name, node in nodes.items():
         live = ts.load_truststore(node["live"], PASSWORD).entries.get(ALIAS)
         persistent = ts.load_truststore(node["persistent"], PASSWORD).entries.get(ALIAS)
-        describe = lambda e: "absent" if e is None else ("backend's" if e.sha256 == sha256(backend) else f"other ({e.sha256[:11]}...)")  # noqa: E731
         print(f"  {name}: {os.path.relpath(node['home'], ROOT)}  '{ALIAS}': live={describe(live)} persistent={describe(persistent)}")
 
     fingerprint = sha256(backend)

@@ -23,5 +23,5 @@ else
   mkdir -p "$dest"
   rm -f "$dest"/*.rst
   cp "$out"/*.rst "$dest"/
-  echo "wrote $(ls "$dest" | wc -l) pages to $dest"
+  echo "wrote $(find "$dest" -name '*.rst' | wc -l) pages to $dest"
 fi

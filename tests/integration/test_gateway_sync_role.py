@@ -97,7 +97,7 @@ def test_primary_source_with_prune_and_serial(tmp_path):
     nodes = _nodes(tmp_path)
     ts.converge_truststore(nodes["gw1"]["live"], "wso2carbon", [ts.DesiredCertificate("uploaded_api", "present", UPLOADED)])
     ts.converge_truststore(nodes["gw3"]["persistent"], "wso2carbon", [ts.DesiredCertificate("legacy", "present", EXTRA)])
-    stock = {a for a in _fps(nodes["gw2"]["persistent"])}
+    stock = set(_fps(nodes["gw2"]["persistent"]))
     role_vars = {"gateway_sync_source": "primary", "gateway_sync_primary": "gw1", "gateway_sync_prune": True}
     result = _play(tmp_path, nodes, role_vars, play_extra={"serial": 1})
     assert result.returncode == 0, result.stdout + result.stderr

@@ -24,7 +24,6 @@ from tests.interop.helpers import (
     ENDPOINT,
     FIXTURES,
     INFO,
-    PluginBug,
     in_parallel,
     info_entries,
     keytool_entries,
