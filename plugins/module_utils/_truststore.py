@@ -4,10 +4,12 @@
 
 """Java truststores (JKS, JCEKS, PKCS12) as a map alias -> entry, read and written without a JRE.
 
-Reading: JKS and JCEKS through pyjks (key entries are kept in their encrypted form and never
-decrypted), PKCS12 through cryptography. Writing: JKS and JCEKS by this module's own serializer
-(pyjks cannot write JCEKS; both formats share one layout but for the magic number), PKCS12 through
-cryptography's serialize_java_truststore, which adds the attribute Java needs to see a trusted entry.
+JKS and JCEKS (one layout but for the magic number) are read and written by this module's own codec:
+key entries are kept in their encrypted form, never decrypted, and written back byte for byte; aliases are
+Java's modified UTF-8. pyjks is used only for JCEKS stores that hold secret keys (serialized Java objects),
+which are then read-only. PKCS12 is read through cryptography plus a walk of the unencrypted bags (where Java
+keeps key entries), and written through cryptography's serialize_java_truststore, which adds the attribute Java
+needs to see a trusted entry; a PKCS12 store holding anything but trusted certificates is never rewritten.
 
 Aliases follow Java: case-insensitive, kept lower-case.
 """
@@ -21,7 +23,6 @@ import hashlib
 import os
 import struct
 import time
-import traceback
 
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils._errors import (
@@ -45,30 +46,20 @@ _MAGIC = {"JKS": b"\xfe\xed\xfe\xed", "JCEKS": b"\xce\xce\xce\xce"}
 _WHITENING = b"Mighty Aphrodite"
 
 _jks = None
-PYJKS_IMPORT_ERROR = None
 
 
 def _pyjks():
-    """Import pyjks on first use: it costs ~90 ms and PKCS12-only runs never need it."""
-    global _jks, PYJKS_IMPORT_ERROR  # pylint: disable=global-statement
+    """Import pyjks on first use: it costs ~90 ms, and only JCEKS stores holding secret keys need it."""
+    global _jks  # pylint: disable=global-statement
     if _jks is None:
         try:
             import jks  # pylint: disable=import-outside-toplevel
         except ImportError:
-            PYJKS_IMPORT_ERROR = traceback.format_exc()
             raise TruststoreError(
                 "the Python library pyjks is required to read JKS and JCEKS truststores; install it with 'pip install pyjks'"
             ) from None
         _jks = jks
     return _jks
-
-
-def has_pyjks() -> bool:
-    try:
-        _pyjks()
-    except TruststoreError:
-        return False
-    return True
 
 
 def normalize_store_type(value: str | None) -> str:
