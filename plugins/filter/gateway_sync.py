@@ -36,9 +36,11 @@ def gateway_sync_verify(states, results):
     return _sync.verify(dict(states or {}), dict(results or {}))
 
 
-def gateway_sync_summary(results, states, expiry_warn_days=30, protected=None, stock_pattern=_sync.DEFAULT_STOCK_PATTERN):
+def gateway_sync_summary(results, states, expiry_warn_days=30, protected=None, stock_pattern=_sync.DEFAULT_STOCK_PATTERN,
+                         profiles=None):
     return _sync.summary(dict(results or {}), dict(states or {}), expiry_warn_days=int(expiry_warn_days),
-                         protected=tuple(protected if protected is not None else _sync.DEFAULT_PROTECTED), stock_pattern=stock_pattern)
+                         protected=tuple(protected if protected is not None else _sync.DEFAULT_PROTECTED), stock_pattern=stock_pattern,
+                         profiles=dict(profiles or {}))
 
 
 class FilterModule:

@@ -1052,7 +1052,8 @@ def plan_changes(current: Current, request: Request) -> Plan:
             warnings.append(f"{current.sslprofiles_path} does not exist; it is created")
             new_xml = render_sslprofiles(profiles)
         elif [p.meaning() for p in current.xml_profiles] != [p.meaning() for p in profiles]:
-            dropped = {p.servers for p in current.xml_profiles} - {p.servers for p in profiles}
+            removed = {servers for servers, action in actions.items() if action == "removed"}
+            dropped = {p.servers for p in current.xml_profiles} - {p.servers for p in profiles} - removed
             for servers in sorted(dropped):
                 warnings.append(
                     f"{current.sslprofiles_path} had a profile for '{servers}' that {source} does not define; "
@@ -1278,7 +1279,7 @@ def validate_stores(plan: Plan) -> list:
             warnings.append(f"validate_stores: {check.what} ({path}) was not opened: type '{check.store_type}' is not JKS, JCEKS or PKCS12")
             continue
         try:
-            store = load_truststore(path, check.password, "auto")
+            store = load_truststore(path, check.password, "auto", kind="keystore" if "keystore" in check.what else "truststore")
         except TruststoreError as exc:
             raise SslProfileError(f"validate_stores: {check.what} cannot be opened: {exc}; nothing was written") from None
         if declared not in ("auto", store.store_type):

@@ -137,7 +137,7 @@ def verify(states: dict, results: dict) -> dict:
 
 
 def summary(results: dict, states: dict, *, expiry_warn_days: int, protected=DEFAULT_PROTECTED,
-            stock_pattern: str = DEFAULT_STOCK_PATTERN) -> dict:
+            stock_pattern: str = DEFAULT_STOCK_PATTERN, profiles: dict | None = None) -> dict:
     """The end-of-play summary over every node. Expiry covers the certificates operators add, not stock CAs."""
     counts = {"added": 0, "replaced": 0, "removed": 0}
     changed_nodes, reload = [], {}
@@ -159,6 +159,15 @@ def summary(results: dict, states: dict, *, expiry_warn_days: int, protected=DEF
         })
         if soon:
             expiring[node] = soon
+    profile_changes = {}
+    for node, result in sorted((profiles or {}).items()):
+        if result and result.get("changed"):
+            if node not in changed_nodes:
+                changed_nodes.append(node)
+            profile_changes[node] = {k: v for k, v in (result.get("actions") or {}).items() if v != "unchanged"}
+            if result.get("interval_changed") or result.get("restart_required"):
+                profile_changes[node]["restart_required"] = bool(result.get("restart_required"))
+    changed_nodes.sort()
     trust = {}
     for node, state in sorted(states.items()):
         verdicts = {
@@ -172,6 +181,7 @@ def summary(results: dict, states: dict, *, expiry_warn_days: int, protected=DEF
         "nodes_changed": changed_nodes,
         "trust_checks": trust,
         "certificates": counts,
+        "ssl_profiles": profile_changes,
         "expiring_within_days": expiry_warn_days,
         "expiring": expiring,
         "reload_within_ms": reload,

@@ -124,13 +124,14 @@ def detect_store_type(data: bytes) -> str | None:
     return None
 
 
-def _describe(path: str | None) -> str:
-    return f"truststore {path}" if path else "truststore"
+def _describe(path: str | None, kind: str = "truststore") -> str:
+    return f"{kind} {path}" if path else kind
 
 
-def parse_truststore(data: bytes, password: str | None, store_type: str = "auto", path: str | None = None) -> Truststore:
+def parse_truststore(data: bytes, password: str | None, store_type: str = "auto", path: str | None = None,
+                     kind: str = "truststore") -> Truststore:
     """Parse a store's bytes. password None skips JKS/JCEKS integrity checking (read-only use)."""
-    what = _describe(path)
+    what = _describe(path, kind)
     declared = normalize_store_type(store_type)
     if not data:
         raise TruststoreError(f"{what} is empty (0 bytes): not a JKS, JCEKS or PKCS12 store")
@@ -399,16 +400,17 @@ def _parse_pkcs12(data: bytes, password: str | None, what: str, path: str | None
     return Truststore(path, "PKCS12", entries, integrity_verified=True, has_secret_keys=has_secret, opaque=opaque)
 
 
-def load_truststore(path: str, password: str | None, store_type: str = "auto", missing_ok: bool = False) -> Truststore:
+def load_truststore(path: str, password: str | None, store_type: str = "auto", missing_ok: bool = False,
+                    kind: str = "truststore") -> Truststore:
     """Load the store at path. With missing_ok, a missing file is an empty store of store_type (JKS for auto)."""
     declared = normalize_store_type(store_type)
     try:
-        data = read_bytes(path, "truststore")
+        data = read_bytes(path, kind)
     except ApimCertificatesError as exc:
         if missing_ok and "does not exist" in str(exc):
             return Truststore(path, "JKS" if declared == "auto" else declared, {}, exists=False)
         raise TruststoreError(str(exc)) from None
-    return parse_truststore(data, password, declared, path)
+    return parse_truststore(data, password, declared, path, kind)
 
 
 def _java_utf(text: str) -> bytes:

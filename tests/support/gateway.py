@@ -17,6 +17,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 FIXTURES = os.path.join(os.path.dirname(ROOT), "shared", "fixtures", "wso2")
 STOCK_TRUSTSTORE = os.path.join(FIXTURES, "apim-4.x-master", "all-in-one", "client-truststore.jks")
+STOCK_KEYSTORE = os.path.join(FIXTURES, "carbon-kernel-4.9.x", "wso2carbon.jks")
 GATEWAY_TOML = os.path.join(FIXTURES, "apim-4.x-master", "gateway", "deployment.toml")
 SYSTEM_CAS = "/etc/ssl/certs/ca-certificates.crt"
 
@@ -115,6 +116,16 @@ def make_gateway_node(home: str, *, temp_copy: bool = True, extra_profiles=(), t
         ts.converge_truststore(persistent, "wso2carbon", list(unique.values()), create=True, allow_expired=True)
     os.chmod(persistent, 0o644)
 
+    # the default profile's keystore, so that ssl_profile's validate_stores can open it
+    keystore = os.path.join(security, "wso2carbon.jks")
+    if use_stock_store and os.path.exists(STOCK_KEYSTORE):
+        shutil.copyfile(STOCK_KEYSTORE, keystore)
+    elif not os.path.exists(keystore):
+        from tests.support.pki import make_cert  # pylint: disable=import-outside-toplevel
+
+        ts.converge_truststore(keystore, "wso2carbon", [ts.DesiredCertificate("wso2carbon", "present", make_cert("wso2carbon")[0])],
+                               create=True)
+
     live_location = "repository/resources/security/client-truststore.jks"
     live = persistent
     if temp_copy:
@@ -127,5 +138,5 @@ def make_gateway_node(home: str, *, temp_copy: bool = True, extra_profiles=(), t
         handle.write(profile_xml(profiles))
     return {
         "home": home, "deployment_toml": toml_path, "persistent": persistent, "live": live,
-        "sslprofiles": sslprofiles,
+        "sslprofiles": sslprofiles, "keystore": keystore,
     }
