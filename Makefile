@@ -29,7 +29,7 @@ export ANSIBLE_REMOTE_TEMP := $(BUILD)/tmp/ansible-remote
 export ANSIBLE_RETRY_FILES_ENABLED := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv collection unit integration interop sanity sanity-matrix changelog-lint lint docs docs-check test demo clean
+.PHONY: help venv collection unit integration interop sanity sanity-matrix changelog-lint lint docs docs-check molecule test demo clean
 
 help:
 	@echo 'Targets:'
@@ -42,6 +42,7 @@ help:
 	@echo '  sanity-matrix   sanity again with the newest ansible-core on Python 3.13/3.12 (after the default one)'
 	@echo '  lint            ansible-lint --profile production on the role, the demo and the example inventory'
 	@echo '  docs            regenerate docs/reference from the plugins and the role (docs-check: fail when stale)'
+	@echo '  molecule        the gateway_sync role on three simulated nodes (converge, idempotence, verify)'
 	@echo '  changelog-lint  antsibull-changelog lint'
 	@echo '  test            venv collection unit integration interop sanity changelog-lint, stopping at the first failure'
 	@echo '  demo            the main job on three simulated gateway nodes (DEMO_ARGS=--fresh to rebuild them)'
@@ -103,6 +104,11 @@ test: venv collection unit integration interop sanity changelog-lint lint docs-c
 # The same on the newest ansible-core the newest pyenv/system Python (3.13, 3.12) can run.
 sanity-matrix: venv collection sanity
 	hack/sanity-matrix.sh $(SANITY_ARGS)
+
+# The role's multi-node Molecule scenario on its own (make integration runs it too, through pytest).
+molecule: venv collection
+	@mkdir -p "$(BUILD)/molecule"
+	MOLECULE_EPHEMERAL_DIRECTORY="$(BUILD)/molecule" "$(VENV)/bin/molecule" test -s gateway_sync
 
 # Reference pages generated from the modules' DOCUMENTATION and the role's argument_specs (docs/reference/).
 docs: venv collection
