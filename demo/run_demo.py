@@ -175,6 +175,7 @@ def main() -> int:
     banner("1. Three simulated API-M 4.x gateway nodes")
     backend, backend_key = backend_identity(os.path.join(work, "backend"))
     nodes = build_nodes(os.path.join(work, "nodes"), backend)
+
     def describe(entry):
         if entry is None:
             return "absent"
