@@ -94,7 +94,7 @@ sanity: venv
 changelog-lint: venv
 	"$(VENV)/bin/antsibull-changelog" lint
 
-test: venv collection unit integration interop sanity changelog-lint lint docs-check
+test: venv collection unit integration interop sanity sanity-matrix changelog-lint lint docs-check
 	@echo 'make test: all steps passed'
 
 # --- demo ------------------------------------------------------------------------------------------

@@ -5,8 +5,12 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 python=""
 for version in 3.13 3.12; do
-  for candidate in "$(command -v "python$version" || true)" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$version"*/bin/python"$version"; do
-    if [ -n "$candidate" ] && [ -x "$candidate" ]; then python=$candidate; break 2; fi
+  # pyenv's shims exist for every version but run only the selected one: try each candidate for real
+  for candidate in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$version"*/bin/python"$version" "$(command -v "python$version" || true)"; do
+    if [ -n "$candidate" ] && [ -x "$candidate" ] && "$candidate" -c 'import venv' >/dev/null 2>&1; then
+      python=$candidate
+      break 2
+    fi
   done
 done
 if [ -z "$python" ]; then
