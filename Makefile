@@ -29,7 +29,7 @@ export ANSIBLE_REMOTE_TEMP := $(BUILD)/tmp/ansible-remote
 export ANSIBLE_RETRY_FILES_ENABLED := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv collection unit integration interop sanity sanity-matrix changelog-lint lint docs docs-check molecule test demo clean
+.PHONY: help venv collection unit integration interop sanity sanity-matrix changelog-lint lint docs docs-check molecule bench test demo clean
 
 help:
 	@echo 'Targets:'
@@ -43,6 +43,7 @@ help:
 	@echo '  lint            ansible-lint --profile production on the role, the demo and the example inventory'
 	@echo '  docs            regenerate docs/reference from the plugins and the role (docs-check: fail when stale)'
 	@echo '  molecule        the gateway_sync role on three simulated nodes (converge, idempotence, verify)'
+	@echo '  bench           benchmarks with PASS/MISS per target (BENCH_ARGS=--quick); see docs/performance.md'
 	@echo '  changelog-lint  antsibull-changelog lint'
 	@echo '  test            venv collection unit integration interop sanity changelog-lint, stopping at the first failure'
 	@echo '  demo            the main job on three simulated gateway nodes (DEMO_ARGS=--fresh to rebuild them)'
@@ -109,6 +110,13 @@ sanity-matrix: venv collection sanity
 molecule: venv collection
 	@mkdir -p "$(BUILD)/molecule"
 	MOLECULE_EPHEMERAL_DIRECTORY="$(BUILD)/molecule" "$(VENV)/bin/molecule" test -s gateway_sync
+
+# Benchmarks: tables with ratios and PASS/MISS per target; JSON in build/bench/results.json.
+# BENCH_ARGS=--quick (about 2 min), --only library,module,fleet, --no-java-cert, --strict.
+BENCH_ARGS ?=
+bench: venv collection
+	@mkdir -p "$(BUILD)/bench" "$(ANSIBLE_LOCAL_TEMP)" "$(ANSIBLE_REMOTE_TEMP)"
+	"$(VPY)" benchmarks/run.py $(BENCH_ARGS)
 
 # Reference pages generated from the modules' DOCUMENTATION and the role's argument_specs (docs/reference/).
 docs: venv collection

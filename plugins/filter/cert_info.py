@@ -75,7 +75,7 @@ _value:
       description: Whether it is a CA certificate.
       type: bool
     self_signed:
-      description: Whether it is self-signed.
+      description: Whether it is self-issued (its issuer is its subject and its key identifiers agree; the signature is not checked).
       type: bool
     signature_algorithm:
       description: Signature algorithm.

@@ -23,7 +23,6 @@ try:
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
-    from cryptography.hazmat.primitives.serialization import pkcs7
 except ImportError:  # pragma: no cover - exercised by the modules' missing_required_lib path
     HAS_CRYPTOGRAPHY = False
     CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
@@ -67,6 +66,13 @@ def _der_element_length(data: bytes) -> int | None:
         return None
     length = int.from_bytes(data[2:2 + count], "big")
     return 2 + count + length
+
+
+def _load_pkcs7(der: bytes) -> list:
+    """PKCS#7 bundles are rare: import their loader (4 ms, it pulls in the email package) only when one comes."""
+    from cryptography.hazmat.primitives.serialization import pkcs7  # pylint: disable=import-outside-toplevel
+
+    return pkcs7.load_der_pkcs7_certificates(der)
 
 
 def _load_der_certificate(der: bytes) -> "x509.Certificate":
@@ -123,7 +129,7 @@ def _certificates_from_der(der: bytes, source: str) -> list:
     except ValueError:
         pass
     try:
-        certs = pkcs7.load_der_pkcs7_certificates(der)
+        certs = _load_pkcs7(der)
     except ValueError:
         certs = None
     if certs:
@@ -180,7 +186,7 @@ def parse_certificates(data, source: str = "certificate") -> list:
                         ) from None
                 else:
                     try:
-                        certs.extend(_leaf_first(list(pkcs7.load_der_pkcs7_certificates(der))))
+                        certs.extend(_leaf_first(list(_load_pkcs7(der))))
                     except ValueError:
                         raise CertificateError(f"{source}: PEM block '{label.decode()}' is not a valid PKCS#7 bundle") from None
             else:
@@ -215,7 +221,7 @@ def certificate_pem(cert) -> str:
 
 def colon_hex(digest: bytes) -> str:
     """keytool's fingerprint form: upper-case hex bytes joined by colons."""
-    return ":".join(f"{b:02X}" for b in digest)
+    return digest.hex(":").upper()
 
 
 def sha256_fingerprint(der: bytes) -> str:
@@ -288,14 +294,26 @@ def _is_ca(cert) -> bool:
         return False
 
 
+def _key_identifier(cert, extension_class, attribute):
+    try:
+        return getattr(cert.extensions.get_extension_for_class(extension_class).value, attribute)
+    except (x509.ExtensionNotFound, ValueError):
+        return None
+
+
 def is_self_signed(cert) -> bool:
+    """Issued by its own subject: same name, and the authority key identifier, when there is one, is its own key's.
+
+    The signature is not checked: listing a store does not validate it (keytool does not either), verifying an
+    EC P-384 self-signature costs about 0.4 ms per entry, and cryptography refuses SHA-1 signatures, which made
+    every SHA-1 root (DigiCert Global Root CA, ...) look not self-signed.
+    """
     if cert.subject != cert.issuer:
         return False
-    try:
-        cert.verify_directly_issued_by(cert)
-    except Exception:  # noqa: BLE001 - bad signature or an algorithm we cannot check
-        return False
-    return True
+    authority = _key_identifier(cert, x509.AuthorityKeyIdentifier, "key_identifier")
+    if authority is None:
+        return True
+    return authority == _key_identifier(cert, x509.SubjectKeyIdentifier, "digest")
 
 
 def public_key_facts(cert) -> dict:
@@ -324,15 +342,19 @@ def _signature_algorithm(cert) -> str:
     return oid.dotted_string
 
 
-def certificate_facts(cert, now: datetime.datetime | None = None) -> dict:
-    """The facts truststore_info reports for one certificate. Key names are public interface."""
-    der = certificate_der(cert)
+def certificate_facts(cert, now: datetime.datetime | None = None, der: bytes | None = None) -> dict:
+    """The facts truststore_info reports for one certificate. Key names are public interface.
+
+    der: the certificate's DER when the caller has it (a truststore entry), to spare re-encoding it.
+    """
+    der = der if der is not None else certificate_der(cert)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         serial = cert.serial_number
+    subject = cert.subject.rfc4514_string()
     return {
-        "subject": cert.subject.rfc4514_string(),
-        "issuer": cert.issuer.rfc4514_string(),
+        "subject": subject,
+        "issuer": subject if cert.issuer == cert.subject else cert.issuer.rfc4514_string(),
         "serial_number": serial,
         "not_before": _iso(cert.not_valid_before_utc),
         "not_after": _iso(cert.not_valid_after_utc),

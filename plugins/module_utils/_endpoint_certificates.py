@@ -18,10 +18,8 @@ import os
 
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils import _desired
-from ansible_collections.apim.certificates.plugins.module_utils._endpoint import fetch_certificates, parse_endpoint
 from ansible_collections.apim.certificates.plugins.module_utils._errors import CertificateError
 from ansible_collections.apim.certificates.plugins.module_utils._fileio import touch
-from ansible_collections.apim.certificates.plugins.module_utils._gateway import resolve_gateway
 from ansible_collections.apim.certificates.plugins.module_utils._truststore import StoreTarget, converge_truststores
 
 
@@ -63,6 +61,10 @@ def resolve_request(request: CertificateRequest, options: Options, warnings: lis
     source = f"{request.source} for alias '{alias}'"
     host = port = None
     if request.endpoint:
+        # Imported here: ssl/socket (endpoints) and tomlkit/ElementTree (gateway mode) cost ~10 ms of start-up
+        # that a path-mode task with given content never needs. AnsiballZ still packs both (it scans nested imports).
+        from ansible_collections.apim.certificates.plugins.module_utils._endpoint import parse_endpoint  # pylint: disable=import-outside-toplevel
+
         host, port = parse_endpoint(request.endpoint)
     chain = None
     chain_mode = options.chain
@@ -76,6 +78,8 @@ def resolve_request(request: CertificateRequest, options: Options, warnings: lis
             )
             chain_mode = chain_mode or "all"
         elif request.endpoint:
+            from ansible_collections.apim.certificates.plugins.module_utils._endpoint import fetch_certificates  # pylint: disable=import-outside-toplevel
+
             chain, fetched_warnings = fetch_certificates(request.endpoint, fingerprint=request.fingerprint, timeout=options.timeout)
             warnings.extend(fetched_warnings)
             chain_mode = chain_mode or "leaf"
@@ -116,6 +120,8 @@ def manage(requests: list, options: Options, *, path=None, password=None, store_
         targets = [StoreTarget(path, password, store_type, desired=[i for r in resolved for i in r.desired])]
         config = None
     else:
+        from ansible_collections.apim.certificates.plugins.module_utils._gateway import resolve_gateway  # pylint: disable=import-outside-toplevel
+
         config = resolve_gateway(apim_home)
         targets = _gateway_targets(config, resolved, password, store_type)
 

@@ -103,12 +103,14 @@ def report(*, path=None, apim_home=None, password=None, store_type="auto", alias
 
     live = load(default.truststore, "live")
     load(config.persistent_truststore, "persistent")
-    stores = []
+    stores, live_report = [], None
     for store, roles in loaded.values():
         item = store_report(store, **options)
+        if store is live:
+            live_report = dict(item)  # the top level reports the live store: reuse it, do not compute its facts again
         item["role"] = "+".join(roles)
         stores.append(item)
-    result = dict(store_report(live, **options))
+    result = live_report
     result["stores"] = stores
     result["gateway"] = {
         "apim_home": config.apim_home,

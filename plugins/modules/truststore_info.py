@@ -296,7 +296,10 @@ entries:
       type: bool
       sample: false
     self_signed:
-      description: Whether the certificate is issued by its own subject and its signature verifies with its own key.
+      description:
+        - Whether the certificate is self-issued. Its issuer is its subject and its authority key identifier, if any,
+          is its own key's. The signature is not checked (keytool -list does not check it either), so root CAs signed
+          with SHA-1 count too.
       type: bool
       sample: true
     signature_algorithm:

@@ -239,3 +239,12 @@ def test_store_type_names(value, expected):
 def test_unknown_store_type():
     with pytest.raises(TruststoreError, match="'BKS' is not one of"):
         ts.normalize_store_type("BKS")
+
+
+@needs_fixtures
+def test_every_stock_root_is_reported_self_signed():
+    """SHA-1 roots (DigiCert Global Root CA, ...) included: self-issued is decided without checking the signature."""
+    store = ts.load_truststore(STOCK, "wso2carbon")
+    facts = [ts.entry_facts(entry) for entry in store.entries.values()]
+    assert [f["alias"] for f in facts if not f["self_signed"]] == []
+    assert any(f["signature_algorithm"] == "sha1WithRSAEncryption" for f in facts)
