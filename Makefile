@@ -29,7 +29,7 @@ export ANSIBLE_REMOTE_TEMP := $(BUILD)/tmp/ansible-remote
 export ANSIBLE_RETRY_FILES_ENABLED := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv collection unit integration interop sanity sanity-matrix changelog-lint lint docs docs-check molecule bench test demo clean
+.PHONY: help venv collection unit integration interop sanity sanity-matrix changelog-lint lint docs docs-check molecule bench reliability-long test demo clean
 
 help:
 	@echo 'Targets:'
@@ -44,6 +44,7 @@ help:
 	@echo '  docs            regenerate docs/reference from the plugins and the role (docs-check: fail when stale)'
 	@echo '  molecule        the gateway_sync role on three simulated nodes (converge, idempotence, verify)'
 	@echo '  bench           benchmarks with PASS/MISS per target (BENCH_ARGS=--quick); see docs/performance.md'
+	@echo '  reliability-long  the long crash-safety, concurrency and property variants (about 5 min)'
 	@echo '  changelog-lint  antsibull-changelog lint'
 	@echo '  test            venv collection unit integration interop sanity changelog-lint, stopping at the first failure'
 	@echo '  demo            the main job on three simulated gateway nodes (DEMO_ARGS=--fresh to rebuild them)'
@@ -110,6 +111,10 @@ sanity-matrix: venv collection sanity
 molecule: venv collection
 	@mkdir -p "$(BUILD)/molecule"
 	MOLECULE_EPHEMERAL_DIRECTORY="$(BUILD)/molecule" "$(VENV)/bin/molecule" test -s gateway_sync
+
+# The long variants of the reliability suite (300 kills per writer, more concurrency rounds, 2000 examples per property).
+reliability-long: venv collection
+	APIM_LONG_TESTS=1 "$(VPY)" -m pytest -rs -m slow $(PYTEST_ARGS) tests/integration/reliability tests/unit/plugins/module_utils/test_properties.py
 
 # Benchmarks: tables with ratios and PASS/MISS per target; JSON in build/bench/results.json.
 # BENCH_ARGS=--quick (about 2 min), --only library,module,fleet, --no-java-cert, --strict.

@@ -79,7 +79,13 @@ def _load_der_certificate(der: bytes) -> "x509.Certificate":
     with warnings.catch_warnings():
         # Some real CA certificates have non-positive serials; a warning must not become a failure.
         warnings.simplefilter("ignore")
-        return x509.load_der_x509_certificate(der)
+        cert = x509.load_der_x509_certificate(der)
+        # cryptography decodes names and extensions lazily: decode them now, so that a certificate it cannot
+        # describe is refused here (ValueError) rather than failing later, when it is reported or planned with.
+        cert.subject.rfc4514_string()
+        cert.issuer.rfc4514_string()
+        len(cert.extensions)
+        return cert
 
 
 def _what_is_der(der: bytes) -> str | None:

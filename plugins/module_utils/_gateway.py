@@ -244,6 +244,8 @@ def parse_sslprofiles(path: str, apim_home: str) -> list:
     data = read_bytes(path, "sslprofiles.xml")
     try:
         root = ET.fromstring(data)
+    except (LookupError, ValueError) as exc:  # an unknown encoding declaration, for one
+        raise GatewayConfigError(f"{path} cannot be read as XML: {exc}") from None
     except ET.ParseError as exc:
         line, column = exc.position
         raise GatewayConfigError(f"{path} is not well-formed XML: line {line}, column {column + 1}: {exc.msg if hasattr(exc, 'msg') else exc}") from None

@@ -26,6 +26,7 @@ import contextlib
 import copy
 import dataclasses
 import ipaddress
+import math
 import os
 import re
 import xml.etree.ElementTree as ET
@@ -705,6 +706,8 @@ def read_sslprofiles(path: str) -> list | None:
         root = ET.fromstring(data)
     except ET.ParseError as exc:
         raise GatewayConfigError(f"{path} is not well-formed XML ({exc}); fix or remove it") from None
+    except (LookupError, ValueError) as exc:  # an unknown encoding declaration, for one
+        raise GatewayConfigError(f"{path} cannot be read as XML ({exc}); fix or remove it") from None
     if root.tag != "parameter":
         raise GatewayConfigError(f"{path}: the root element is <{root.tag}>, not <parameter name=\"customSSLProfiles\">")
     profiles = []
@@ -1208,7 +1211,7 @@ def _verify(new_text: str, expected: dict, source: str) -> dict:
             "Please report this with the layout of the file's [keystore] and [[keystore.ssl_profile.custom]] tables"
         ) from None
     values = document.unwrap()
-    if _prune(values) != _prune(expected):
+    if not _equal_values(_prune(values), _prune(expected)):
         raise SslProfileError(
             f"{source}: the planned edit would change more than the SSL profile keys; nothing was written. "
             "Please report this with the layout of the file's [keystore] and [[keystore.ssl_profile.custom]] tables"
@@ -1398,6 +1401,20 @@ _COMMENTED_SECRET = re.compile(
     r"^(\s*#\s*[\w.\"'-]*(?:pass(?:word|wd|phrase)?(?:_|\b|\")|secret|token)[\w.\"'-]*\s*=\s*)(.*?)(\s*)$", re.IGNORECASE)
 
 
+def _equal_values(left, right) -> bool:
+    """Equality of TOML values in which nan equals nan (TOML allows nan; nan != nan would fail every run)."""
+    if isinstance(left, float) and isinstance(right, float) and math.isnan(left) and math.isnan(right):
+        return True
+    if isinstance(left, dict) and isinstance(right, dict):
+        return left.keys() == right.keys() and all(_equal_values(left[k], right[k]) for k in left)
+    if isinstance(left, list) and isinstance(right, list):
+        return len(left) == len(right) and all(_equal_values(a, b) for a, b in zip(left, right))
+    return left == right
+
+
+_INLINE_SECRET = re.compile(r"""(\b[\w.-]*(?:pass|secret|token)[\w.-]*\s*=\s*)("(?:[^"\\\n]|\\.)*"|'[^'\n]*')""", re.IGNORECASE)
+
+
 def mask_toml(text: str) -> str:
     """text with the value of every key whose name says password, secret or token replaced by a mask."""
     try:
@@ -1419,7 +1436,8 @@ def mask_toml(text: str) -> str:
                 out.append(f'{match.group(1)}"{MASK}"{match.group(3)}{line[len(body):]}')
                 position = statement.end
     out.append(text[position:])
-    return "".join(out)
+    # passwords inside inline tables ({ ..., password = "..." }) are values of no statement of their own
+    return _INLINE_SECRET.sub(lambda m: f'{m.group(1)}"{MASK}"', "".join(out))
 
 
 def mask_xml(text: str) -> str:

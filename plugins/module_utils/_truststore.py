@@ -349,6 +349,8 @@ def _parse_pkcs12(data: bytes, password: str | None, what: str, path: str | None
     length = certs._der_element_length(data)  # pylint: disable=protected-access
     if length is None or length != len(data):
         raise TruststoreError(f"{what} is corrupt or truncated (PKCS12: the DER structure does not span the file)")
+    if password is not None and "\x00" in password:
+        raise TruststoreError(f"{what}: wrong password (a PKCS12 password cannot contain a NUL character)")
     secret = password.encode("utf-8") if password is not None else None
     try:
         bundle = pkcs12.load_pkcs12(data, secret)
@@ -467,8 +469,15 @@ def _serialize_jks(store: Truststore, password: str) -> bytes:
 def _serialize_pkcs12(store: Truststore, password: str) -> bytes:
     if store.opaque:
         raise TruststoreError(f"{_describe(store.path)} is not rewritten: {store.opaque}")
+    if "\x00" in password:
+        raise TruststoreError(f"{_describe(store.path)}: a PKCS12 password cannot contain a NUL character")
     bags = []
     for alias, entry in store.entries.items():
+        if any(ord(char) > 0xFFFF for char in alias):
+            raise TruststoreError(
+                f"alias '{alias}' has characters outside the Basic Multilingual Plane, which a PKCS12 friendly name "
+                f"does not keep ({_describe(store.path)}); use JKS or another alias"
+            )
         if entry.entry_type != TRUSTED_CERT:
             raise TruststoreError(
                 f"{_describe(store.path)} holds {entry.entry_type} '{alias}'; this collection rewrites PKCS12 stores "

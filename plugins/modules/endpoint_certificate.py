@@ -234,6 +234,11 @@ store_type:
   returned: always
   type: str
   sample: JKS
+check_mode:
+  description: Whether the module ran in check mode (nothing was written), however check mode was asked for.
+  returned: always
+  type: bool
+  sample: false
 created:
   description: Whether the store was (or, in check mode, would be) created.
   returned: always
@@ -412,6 +417,7 @@ def main():
     except ApimCertificatesError as exc:
         fail_json(module, str(exc))
 
+    result["check_mode"] = module.check_mode
     for warning in result.pop("warnings"):
         module.warn(warning)
     diff = result.pop("diff")

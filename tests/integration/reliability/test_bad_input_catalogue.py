@@ -767,11 +767,9 @@ def setup_disk_full_deployment_toml(d, ctx):
     return {"apim_home": home, "interval": 120000}
 
 
-# === known bugs (strict xfail: they pass the day the bug is fixed, and then the xfail must go) =================
+# === cases that were known bugs (now fixed: bug=None runs them with the rest of the catalogue) ================
 
-BUG_SUBJECT = ("BUG: a certificate whose DER loads but whose subject is not valid UTF-8 passes parse_certificates; "
-               "reading cert.subject later raises cryptography's ValueError, which no module catches "
-               "(Ansible: 'Module failed: error parsing asn1 value')")
+BUG_SUBJECT = None  # fixed: _certificates._load_der_certificate decodes names and extensions at load
 
 
 @case(G_BUGS, "certificate-with-a-malformed-subject", EC,
@@ -793,8 +791,7 @@ def setup_info_store_holding_a_malformed_certificate(d, ctx):
     return {"path": path, "password": PW}
 
 
-BUG_NUL = ("BUG: a PKCS12 store read with a password holding a NUL character makes cryptography's load_pkcs12 panic "
-           "(pyo3_runtime.PanicException, a BaseException): _truststore._parse_pkcs12 does not turn it into a wrong password")
+BUG_NUL = None  # fixed: _truststore refuses a NUL in a PKCS12 password as a wrong password
 
 
 @case(G_BUGS, "store-pkcs12-password-with-a-nul", EC, r"truststore {d}/store\.pkcs12: wrong password", bug=BUG_NUL)
@@ -802,8 +799,7 @@ def setup_store_pkcs12_password_with_a_nul(d, ctx):
     return add(store(d, "PKCS12"), password="Catal0gue\x00-pw")
 
 
-BUG_ENCODING = ("BUG: an sslprofiles.xml whose XML declaration names an unknown encoding makes ElementTree raise LookupError, "
-                "which _gateway.parse_sslprofiles and _ssl_profiles.read_sslprofiles do not catch (they catch ET.ParseError)")
+BUG_ENCODING = None  # fixed: both sslprofiles.xml readers turn LookupError into a message naming the file
 BAD_ENCODING_XML = '<?xml version="1.0" encoding="ISO-885-1"?>\n<parameter name="customSSLProfiles"/>\n'
 
 

@@ -228,7 +228,6 @@ BUG_INLINE = ("BUG: mask_toml (plugins/module_utils/_ssl_profiles.py) masks a pa
               "clear in ssl_profile's diff, which Ansible cannot mask since it is not a module option")
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_INLINE)
 def test_passwords_in_inline_tables_are_masked_in_the_diff(tmp_path):
     text = inp.GATEWAY_TOML + (
         '\n[[keystore.ssl_profile.custom]]\nservers = "a.internal:443"\n'
