@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 
-import pytest
 
 from tests.integration.reliability import _inputs as inp
 from tests.integration.reliability._support import run_plays, snapshot, snapshot_diff

@@ -17,7 +17,6 @@ import stat
 import sys
 from xml.sax.saxutils import escape
 
-import pytest
 
 from ansible_collections.apim.certificates.plugins.module_utils import _ssl_profiles as sp
 from tests.integration.reliability import _inputs as inp

@@ -286,8 +286,8 @@ def _opened_stores_can_be_reported(data, password):
 
 
 test_opened_stores_can_be_reported, _no_long_variant = twins(
-    STORE_INPUTS, st.sampled_from([None, PASSWORD]), pinned=[(_store_with(malformed_subject_der()), PASSWORD)],
-    )(_opened_stores_can_be_reported)
+    STORE_INPUTS, st.sampled_from([None, PASSWORD]), pinned=[(_store_with(malformed_subject_der()), PASSWORD)]
+)(_opened_stores_can_be_reported)
 
 
 # --- round trip ---
