@@ -106,6 +106,7 @@ class Truststore:
     exists: bool = True
     has_secret_keys: bool = False
     opaque: str | None = None  # why this store must not be rewritten, when its content is not fully understood
+    raw: bytes | None = dataclasses.field(default=None, repr=False)  # the file's bytes as loaded, to restore them
 
     def fingerprints(self) -> dict:
         return {alias: entry.sha256 for alias, entry in self.entries.items()}
@@ -414,7 +415,9 @@ def load_truststore(path: str, password: str | None, store_type: str = "auto", m
         if missing_ok and "does not exist" in str(exc):
             return Truststore(path, "JKS" if declared == "auto" else declared, {}, exists=False)
         raise TruststoreError(str(exc)) from None
-    return parse_truststore(data, password, declared, path, kind)
+    store = parse_truststore(data, password, declared, path, kind)
+    store.raw = data
+    return store
 
 
 def _java_utf(text: str) -> bytes:
@@ -752,7 +755,7 @@ def converge_truststores(
         written = []
         try:
             for result, data in pending:
-                original = None if result.created else read_bytes(result.path, "truststore")
+                original = None if result.created else result.before.raw
                 result.backup_file = write_atomic(result.path, data, backup=backup and not result.created)
                 written.append((result, original))
         except ApimCertificatesError:
