@@ -42,6 +42,7 @@ def main() -> int:
     start = time.perf_counter()
     from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs  # pylint: disable=import-outside-toplevel
     from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts  # pylint: disable=import-outside-toplevel
+    from ansible_collections.apim.certificates.plugins.module_utils._facts import entry_facts  # pylint: disable=import-outside-toplevel
 
     imported = time.perf_counter() - start
     pem = None
@@ -52,13 +53,13 @@ def main() -> int:
 
     def operation():
         if args.operation == "add":
-            cert = certs.parse_certificates(pem, "certificate")[0]
+            cert = certs.read_certificates(pem, "certificate")[0]  # what endpoint_certificate does
             result = ts.converge_truststore(args.store, password, [ts.DesiredCertificate(args.alias, "present", cert)])
             assert result.changed, "the certificate was already there"
             return len(result.before.entries) + 1
         store = ts.load_truststore(args.store, password)
         if args.operation == "list":
-            facts = [ts.entry_facts(entry) for entry in store.entries.values()]
+            facts = [entry_facts(entry) for entry in store.entries.values()]
             return len(facts)
         return len(store.entries)
 

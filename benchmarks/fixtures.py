@@ -61,11 +61,12 @@ def key_mix(store_path: str) -> list:
     """[((key type, size), share)] of the stock store's certificates."""
     from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs  # pylint: disable=import-outside-toplevel
     from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts  # pylint: disable=import-outside-toplevel
+    from ansible_collections.apim.certificates.plugins.module_utils._facts import public_key_facts  # pylint: disable=import-outside-toplevel
 
     store = ts.load_truststore(store_path, PASSWORD)
     counts = collections.Counter()
     for entry in store.entries.values():
-        facts = certs.public_key_facts(certs._load_der_certificate(entry.certificate))  # pylint: disable=protected-access
+        facts = public_key_facts(certs._load_der_certificate(entry.certificate))  # pylint: disable=protected-access
         if facts["type"] in ("RSA", "EC") and facts["size"] in (2048, 3072, 4096, 256, 384, 521):
             counts[(facts["type"], facts["size"])] += 1
     total = sum(counts.values())

@@ -89,6 +89,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils._errors import ApimCertificatesError
+from ansible_collections.apim.certificates.plugins.module_utils._facts import certificate_facts
 
 
 def cert_info(data, all=False):  # pylint: disable=redefined-builtin
@@ -98,7 +99,7 @@ def cert_info(data, all=False):  # pylint: disable=redefined-builtin
         found = certs.parse_certificates(data if isinstance(data, (str, bytes)) else str(data), "cert_info input")
     except ApimCertificatesError as exc:
         raise AnsibleFilterError(str(exc)) from None
-    facts = [certs.certificate_facts(cert) for cert in found]
+    facts = [certificate_facts(cert) for cert in found]
     return facts if all else facts[0]
 
 

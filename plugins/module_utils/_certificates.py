@@ -15,22 +15,34 @@ import base64
 import binascii
 import datetime
 import hashlib
+import importlib.util
 import re
-import traceback
 import warnings
 
-try:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
-except ImportError:  # pragma: no cover - exercised by the modules' missing_required_lib path
-    HAS_CRYPTOGRAPHY = False
-    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
-else:
-    HAS_CRYPTOGRAPHY = True
-    CRYPTOGRAPHY_IMPORT_ERROR = None
-
+from ansible_collections.apim.certificates.plugins.module_utils import _der
 from ansible_collections.apim.certificates.plugins.module_utils._errors import CertificateError
+
+# cryptography is imported on first use, not here: storing a certificate that _der fully understands does not need
+# it, and importing cryptography.x509 costs more than the rest of such a task. It stays a requirement.
+HAS_CRYPTOGRAPHY = importlib.util.find_spec("cryptography") is not None
+CRYPTOGRAPHY_IMPORT_ERROR = None if HAS_CRYPTOGRAPHY else "No module named 'cryptography'"
+
+
+def _x509():
+    """cryptography.x509, imported on first use."""
+    try:
+        from cryptography import x509  # pylint: disable=import-outside-toplevel
+    except ImportError as exc:
+        raise CertificateError(f"the Python library cryptography (>= 45.0.0) is required and cannot be imported: {exc}") from None
+    return x509
+
+
+def _serialization():
+    _x509()
+    from cryptography.hazmat.primitives import serialization  # pylint: disable=import-outside-toplevel
+
+    return serialization
+
 
 _PEM_BLOCK = re.compile(
     rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n?(.*?)-----END \1-----", re.DOTALL
@@ -75,7 +87,47 @@ def _load_pkcs7(der: bytes) -> list:
     return pkcs7.load_der_pkcs7_certificates(der)
 
 
-def _load_der_certificate(der: bytes) -> "x509.Certificate":
+class CertificateInfo:
+    """A certificate as a truststore change uses it: its DER, and the facts a result reports about it."""
+
+    __slots__ = ("der", "subject", "issuer", "not_before", "not_after")
+
+    def __init__(self, der: bytes, subject: str, issuer: str, not_before: datetime.datetime, not_after: datetime.datetime):
+        self.der = der
+        self.subject = subject
+        self.issuer = issuer
+        self.not_before = not_before
+        self.not_after = not_after
+
+    def __repr__(self) -> str:
+        return f"CertificateInfo(subject={self.subject!r}, not_after={iso_utc(self.not_after)})"
+
+    @classmethod
+    def from_x509(cls, cert, der: bytes | None = None) -> "CertificateInfo":
+        """From a cryptography Certificate (one _load_der_certificate accepted)."""
+        return cls(der if der is not None else certificate_der(cert), cert.subject.rfc4514_string(),
+                   cert.issuer.rfc4514_string(), cert.not_valid_before_utc, cert.not_valid_after_utc)
+
+
+def certificate_info(cert) -> CertificateInfo:
+    """A CertificateInfo for a CertificateInfo or a cryptography Certificate."""
+    return cert if isinstance(cert, CertificateInfo) else CertificateInfo.from_x509(cert)
+
+
+def describe_der(der: bytes) -> CertificateInfo:
+    """CertificateInfo for der: from _der when it fully understands the certificate, else from cryptography.
+
+    ValueError when der is not a certificate cryptography reads.
+    """
+    summary = _der.summarize_certificate(der)
+    if summary is not None:
+        return CertificateInfo(der, *summary)
+    return CertificateInfo.from_x509(_load_der_certificate(der), der)
+
+
+def _load_der_certificate(der: bytes):
+    """cryptography's Certificate for der. ValueError when cryptography does not read it as one."""
+    x509 = _x509()
     with warnings.catch_warnings():
         # Some real CA certificates have non-positive serials; a warning must not become a failure.
         warnings.simplefilter("ignore")
@@ -90,6 +142,7 @@ def _load_der_certificate(der: bytes) -> "x509.Certificate":
 
 def _what_is_der(der: bytes) -> str | None:
     """Name a DER structure that is not a certificate, for the error message."""
+    x509, serialization = _x509(), _serialization()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -126,12 +179,12 @@ def _leaf_first(bundle: list) -> list:
     return ordered + remaining
 
 
-def _certificates_from_der(der: bytes, source: str) -> list:
+def _certificates_from_der(der: bytes, source: str, load, convert) -> list:
     length = _der_element_length(der)
     if length is None or length > len(der):
         raise CertificateError(f"{source}: not a certificate: {_first_bytes(der)}")
     try:
-        return [_load_der_certificate(der[:length])]
+        return [load(der[:length])]
     except ValueError:
         pass
     try:
@@ -139,7 +192,7 @@ def _certificates_from_der(der: bytes, source: str) -> list:
     except ValueError:
         certs = None
     if certs:
-        return _leaf_first(list(certs))
+        return [convert(cert) for cert in _leaf_first(list(certs))]
     if certs is not None:
         raise CertificateError(f"{source}: the PKCS#7 bundle holds no certificate")
     found = _what_is_der(der)
@@ -159,10 +212,23 @@ def _first_bytes(data: bytes) -> str:
 
 
 def parse_certificates(data, source: str = "certificate") -> list:
-    """Return the certificates in data (bytes or str), in order. Raise CertificateError otherwise.
+    """Return the certificates in data (bytes or str), in order, as cryptography Certificates.
 
-    source names the input in error messages, e.g. "certificate for alias 'backend'".
+    Raise CertificateError otherwise. source names the input in error messages, e.g. "certificate for alias 'backend'".
     """
+    return _parse(data, source, _load_der_certificate, lambda cert: cert)
+
+
+def read_certificates(data, source: str = "certificate") -> list:
+    """parse_certificates for storing them: CertificateInfo items, read without cryptography where _der can.
+
+    Accepts and refuses exactly what parse_certificates does, with the same messages: whatever _der does not fully
+    understand goes to cryptography.
+    """
+    return _parse(data, source, describe_der, CertificateInfo.from_x509)
+
+
+def _parse(data, source: str, load, convert) -> list:
     if isinstance(data, str):
         data = data.encode("utf-8")
     if not data or not data.strip():
@@ -184,7 +250,7 @@ def parse_certificates(data, source: str = "certificate") -> list:
                     try:
                         if length is None or length > len(der):
                             raise ValueError("truncated")
-                        certs.append(_load_der_certificate(der[:length]))
+                        certs.append(load(der[:length]))
                     except ValueError:
                         raise CertificateError(
                             f"{source}: PEM block '{label.decode()}' number {len(certs) + len(refused) + 1} "
@@ -192,7 +258,7 @@ def parse_certificates(data, source: str = "certificate") -> list:
                         ) from None
                 else:
                     try:
-                        certs.extend(_leaf_first(list(_load_pkcs7(der))))
+                        certs.extend(convert(cert) for cert in _leaf_first(list(_load_pkcs7(der))))
                     except ValueError:
                         raise CertificateError(f"{source}: PEM block '{label.decode()}' is not a valid PKCS#7 bundle") from None
             else:
@@ -206,23 +272,25 @@ def parse_certificates(data, source: str = "certificate") -> list:
 
     stripped = data.strip()
     if _der_element_length(data) is not None:
-        return _certificates_from_der(data, source)
+        return _certificates_from_der(data, source, load, convert)
     if _BASE64_ONLY.match(stripped):
         try:
             der = base64.b64decode(b"".join(stripped.split()), validate=True)
         except (binascii.Error, ValueError):
             der = b""
         if _der_element_length(der) is not None:
-            return _certificates_from_der(der, f"{source} (base64 DER)")
+            return _certificates_from_der(der, f"{source} (base64 DER)", load, convert)
     raise CertificateError(f"{source}: not a certificate: {_first_bytes(data)}")
 
 
 def certificate_der(cert) -> bytes:
-    return cert.public_bytes(serialization.Encoding.DER)
+    if isinstance(cert, CertificateInfo):
+        return cert.der
+    return cert.public_bytes(_serialization().Encoding.DER)
 
 
 def certificate_pem(cert) -> str:
-    return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+    return cert.public_bytes(_serialization().Encoding.PEM).decode("ascii")
 
 
 def colon_hex(digest: bytes) -> str:
@@ -247,132 +315,20 @@ def normalize_fingerprint(value: str) -> str:
     return colon_hex(bytes.fromhex(hexdigits))
 
 
-def _iso(moment: datetime.datetime) -> str:
+def iso_utc(moment: datetime.datetime) -> str:
     return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def validity_status(cert, now: datetime.datetime | None = None) -> str:
+    if isinstance(cert, CertificateInfo):
+        return status_between(cert.not_before, cert.not_after, now)
+    return status_between(cert.not_valid_before_utc, cert.not_valid_after_utc, now)
+
+
+def status_between(not_before: datetime.datetime, not_after: datetime.datetime, now: datetime.datetime | None = None) -> str:
     now = now or datetime.datetime.now(datetime.timezone.utc)
-    if now > cert.not_valid_after_utc:
+    if now > not_after:
         return "expired"
-    if now < cert.not_valid_before_utc:
+    if now < not_before:
         return "not_yet_valid"
     return "active"
-
-
-def days_remaining(cert, now: datetime.datetime | None = None) -> int:
-    now = now or datetime.datetime.now(datetime.timezone.utc)
-    return (cert.not_valid_after_utc - now) // datetime.timedelta(days=1)
-
-
-def _general_name(name) -> str:
-    if isinstance(name, x509.DNSName):
-        return f"DNS:{name.value}"
-    if isinstance(name, x509.IPAddress):
-        return f"IP:{name.value}"
-    if isinstance(name, x509.RFC822Name):
-        return f"email:{name.value}"
-    if isinstance(name, x509.UniformResourceIdentifier):
-        return f"URI:{name.value}"
-    if isinstance(name, x509.DirectoryName):
-        return f"dirName:{name.value.rfc4514_string()}"
-    if isinstance(name, x509.RegisteredID):
-        return f"RID:{name.value.dotted_string}"
-    if isinstance(name, x509.OtherName):
-        return f"otherName:{name.type_id.dotted_string}"
-    return str(name)
-
-
-def subject_alt_names(cert) -> list:
-    try:
-        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
-    except x509.ExtensionNotFound:
-        return []
-    except ValueError:
-        return []
-    return [_general_name(name) for name in ext.value]
-
-
-def _is_ca(cert) -> bool:
-    try:
-        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
-    except (x509.ExtensionNotFound, ValueError):
-        return False
-
-
-def _key_identifier(cert, extension_class, attribute):
-    try:
-        return getattr(cert.extensions.get_extension_for_class(extension_class).value, attribute)
-    except (x509.ExtensionNotFound, ValueError):
-        return None
-
-
-def is_self_signed(cert) -> bool:
-    """Issued by its own subject: same name, and the authority key identifier, when there is one, is its own key's.
-
-    The signature is not checked: listing a store does not validate it (keytool does not either), verifying an
-    EC P-384 self-signature costs about 0.4 ms per entry, and cryptography refuses SHA-1 signatures, which made
-    every SHA-1 root (DigiCert Global Root CA, ...) look not self-signed.
-    """
-    if cert.subject != cert.issuer:
-        return False
-    authority = _key_identifier(cert, x509.AuthorityKeyIdentifier, "key_identifier")
-    if authority is None:
-        return True
-    return authority == _key_identifier(cert, x509.SubjectKeyIdentifier, "digest")
-
-
-def public_key_facts(cert) -> dict:
-    try:
-        key = cert.public_key()
-    except Exception:  # noqa: BLE001 - an algorithm cryptography does not know
-        return {"type": "unknown", "size": None}
-    if isinstance(key, rsa.RSAPublicKey):
-        return {"type": "RSA", "size": key.key_size}
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        return {"type": "EC", "size": key.curve.key_size, "curve": key.curve.name}
-    if isinstance(key, ed25519.Ed25519PublicKey):
-        return {"type": "Ed25519", "size": 256}
-    if isinstance(key, ed448.Ed448PublicKey):
-        return {"type": "Ed448", "size": 456}
-    if isinstance(key, dsa.DSAPublicKey):
-        return {"type": "DSA", "size": key.key_size}
-    return {"type": type(key).__name__, "size": None}
-
-
-def _signature_algorithm(cert) -> str:
-    oid = cert.signature_algorithm_oid
-    name = getattr(oid, "_name", None)
-    if name and name != "Unknown OID":
-        return name
-    return oid.dotted_string
-
-
-def certificate_facts(cert, now: datetime.datetime | None = None, der: bytes | None = None) -> dict:
-    """The facts truststore_info reports for one certificate. Key names are public interface.
-
-    der: the certificate's DER when the caller has it (a truststore entry), to spare re-encoding it.
-    """
-    der = der if der is not None else certificate_der(cert)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        serial = cert.serial_number
-    subject = cert.subject.rfc4514_string()
-    return {
-        "subject": subject,
-        "issuer": subject if cert.issuer == cert.subject else cert.issuer.rfc4514_string(),
-        "serial_number": serial,
-        "not_before": _iso(cert.not_valid_before_utc),
-        "not_after": _iso(cert.not_valid_after_utc),
-        "status": validity_status(cert, now),
-        "days_remaining": days_remaining(cert, now),
-        "fingerprints": {
-            "sha1": colon_hex(hashlib.sha1(der).digest()),
-            "sha256": colon_hex(hashlib.sha256(der).digest()),
-        },
-        "subject_alt_names": subject_alt_names(cert),
-        "is_ca": _is_ca(cert),
-        "self_signed": is_self_signed(cert),
-        "signature_algorithm": _signature_algorithm(cert),
-        "public_key": public_key_facts(cert),
-    }

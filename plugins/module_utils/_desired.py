@@ -46,8 +46,8 @@ def load_certificate_input(*, certificate=None, certificate_path=None, source: s
     """Certificates from content or from a file on this host."""
     if certificate_path is not None:
         data = read_bytes(certificate_path, "certificate file")
-        return certs.parse_certificates(data, f"{source} (certificate_path {certificate_path})")
-    return certs.parse_certificates(certificate, source)
+        return certs.read_certificates(data, f"{source} (certificate_path {certificate_path})")
+    return certs.read_certificates(certificate, source)
 
 
 def desired_items(

@@ -13,47 +13,56 @@ reloads within one interval.
 from __future__ import annotations
 
 import collections
-import dataclasses
 import os
 
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils import _desired
 from ansible_collections.apim.certificates.plugins.module_utils._errors import CertificateError
 from ansible_collections.apim.certificates.plugins.module_utils._fileio import touch
-from ansible_collections.apim.certificates.plugins.module_utils._truststore import StoreTarget, converge_truststores
+from ansible_collections.apim.certificates.plugins.module_utils._truststore import Record, StoreTarget, converge_truststores
 
 
-@dataclasses.dataclass
-class CertificateRequest:
+class CertificateRequest(Record):
     """One alias as the user asked for it."""
 
-    alias: str
-    state: str = "present"
-    certificate: str | None = None
-    certificate_path: str | None = None
-    endpoint: str | None = None
-    fingerprint: str | None = None
-    source: str = "certificate"
+    __slots__ = ("alias", "state", "certificate", "certificate_path", "endpoint", "fingerprint", "source")
+
+    def __init__(self, alias: str, state: str = "present", certificate: str | None = None, certificate_path: str | None = None,
+                 endpoint: str | None = None, fingerprint: str | None = None, source: str = "certificate"):
+        self.alias = alias
+        self.state = state
+        self.certificate = certificate
+        self.certificate_path = certificate_path
+        self.endpoint = endpoint
+        self.fingerprint = fingerprint
+        self.source = source
 
 
-@dataclasses.dataclass
-class Options:
-    strict_alias: bool = True
-    chain: str | None = None  # None: leaf for fetched certificates, all for given content
-    tenant_id: int | None = None
-    timeout: float = 10.0
-    replace: bool = True
-    allow_expired: bool = False
-    create: bool = False
-    backup: bool = False
-    reload: bool = True
+class Options(Record):
+    """chain None: leaf for fetched certificates, all for given content."""
+
+    __slots__ = ("strict_alias", "chain", "tenant_id", "timeout", "replace", "allow_expired", "create", "backup", "reload")
+
+    def __init__(self, strict_alias: bool = True, chain: str | None = None, tenant_id: int | None = None, timeout: float = 10.0,
+                 replace: bool = True, allow_expired: bool = False, create: bool = False, backup: bool = False, reload: bool = True):
+        self.strict_alias = strict_alias
+        self.chain = chain
+        self.tenant_id = tenant_id
+        self.timeout = timeout
+        self.replace = replace
+        self.allow_expired = allow_expired
+        self.create = create
+        self.backup = backup
+        self.reload = reload
 
 
-@dataclasses.dataclass
-class Resolved:
-    desired: list
-    host: str | None
-    port: int | None
+class Resolved(Record):
+    __slots__ = ("desired", "host", "port")
+
+    def __init__(self, desired: list, host: str | None, port: int | None):
+        self.desired = desired
+        self.host = host
+        self.port = port
 
 
 def resolve_request(request: CertificateRequest, options: Options, warnings: list) -> Resolved:

@@ -11,10 +11,10 @@ import os
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils._endpoint import fetch_chain, parse_endpoint
 from ansible_collections.apim.certificates.plugins.module_utils._errors import ApimCertificatesError
+from ansible_collections.apim.certificates.plugins.module_utils._facts import entry_facts
 from ansible_collections.apim.certificates.plugins.module_utils._gateway import resolve_gateway
 from ansible_collections.apim.certificates.plugins.module_utils._trustcheck import check_trust, normalize_verifier
 from ansible_collections.apim.certificates.plugins.module_utils._truststore import (
-    entry_facts,
     load_truststore,
     normalize_alias,
 )

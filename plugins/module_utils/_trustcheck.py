@@ -17,6 +17,7 @@ import datetime
 import ipaddress
 
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
+from ansible_collections.apim.certificates.plugins.module_utils._facts import certificate_facts
 
 try:
     from cryptography import x509
@@ -122,7 +123,7 @@ def check_trust(chain: list, anchors: dict, host: str, verifier: str, now: datet
     for cert in path:
         status = certs.validity_status(cert, now)
         if status != "active":
-            facts = certs.certificate_facts(cert, now)
+            facts = certificate_facts(cert, now)
             when = facts["not_after"] if status == "expired" else facts["not_before"]
             word = "expired on" if status == "expired" else "is not valid before"
             return {"trusted": False, "reason": f"'{facts['subject']}' {word} {when}", "anchor": found}

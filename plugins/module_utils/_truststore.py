@@ -17,7 +17,6 @@ Aliases follow Java: case-insensitive, kept lower-case.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime
 import hashlib
 import os
@@ -32,11 +31,6 @@ from ansible_collections.apim.certificates.plugins.module_utils._errors import (
 )
 from ansible_collections.apim.certificates.plugins.module_utils._fileio import lock_directory, read_bytes, write_atomic
 
-try:
-    from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, NoEncryption, pkcs12
-except ImportError:  # pragma: no cover
-    pass
-
 STORE_TYPES = ("JKS", "JCEKS", "PKCS12")
 TRUSTED_CERT = "trustedCertEntry"
 PRIVATE_KEY = "PrivateKeyEntry"
@@ -44,22 +38,6 @@ SECRET_KEY = "SecretKeyEntry"
 
 _MAGIC = {"JKS": b"\xfe\xed\xfe\xed", "JCEKS": b"\xce\xce\xce\xce"}
 _WHITENING = b"Mighty Aphrodite"
-
-_jks = None
-
-
-def _pyjks():
-    """Import pyjks on first use: it costs ~90 ms, and only JCEKS stores holding secret keys need it."""
-    global _jks  # pylint: disable=global-statement
-    if _jks is None:
-        try:
-            import jks  # pylint: disable=import-outside-toplevel
-        except ImportError:
-            raise TruststoreError(
-                "the Python library pyjks is required to read JKS and JCEKS truststores; install it with 'pip install pyjks'"
-            ) from None
-        _jks = jks
-    return _jks
 
 
 def normalize_store_type(value: str | None) -> str:
@@ -81,14 +59,44 @@ def normalize_alias(alias: str) -> str:
     return alias.lower()
 
 
-@dataclasses.dataclass
-class TruststoreEntry:
-    alias: str
-    entry_type: str
-    certificate: bytes | None  # DER of the trusted certificate, or the first of a key entry's chain
-    timestamp: int | None = None  # milliseconds since the epoch, as JKS records it
-    chain: tuple = ()  # key entries: ((cert type, DER), ...)
-    protected_key: bytes | None = None  # key entries: the encrypted key, written back as read
+class Record:
+    """Base of this collection's plain record classes: repr and equality over __slots__.
+
+    Not dataclasses: a module run pays about 0.4 ms to create each dataclass, every run. _hidden fields stay out
+    of repr (passwords, file contents).
+    """
+
+    __slots__ = ()
+    _hidden = ()
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__ if name not in self._hidden)
+        return f"{type(self).__name__}({shown})"
+
+    def __eq__(self, other) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self.__slots__)
+
+    __hash__ = None
+
+
+class TruststoreEntry(Record):
+    """certificate: DER of the trusted certificate, or the first of a key entry's chain. timestamp: milliseconds
+    since the epoch, as JKS records it. Key entries: chain ((cert type, DER), ...) and protected_key (the encrypted
+    key, written back as read)."""
+
+    __slots__ = ("alias", "entry_type", "certificate", "timestamp", "chain", "protected_key")
+    _hidden = ("protected_key",)
+
+    def __init__(self, alias: str, entry_type: str, certificate: bytes | None, timestamp: int | None = None,
+                 chain: tuple = (), protected_key: bytes | None = None):
+        self.alias = alias
+        self.entry_type = entry_type
+        self.certificate = certificate
+        self.timestamp = timestamp
+        self.chain = chain
+        self.protected_key = protected_key
 
     @property
     def sha256(self) -> str | None:
@@ -97,16 +105,30 @@ class TruststoreEntry:
         return certs.colon_hex(hashlib.sha256(self.certificate).digest())
 
 
-@dataclasses.dataclass
-class Truststore:
-    path: str | None
-    store_type: str
-    entries: dict  # alias -> TruststoreEntry, in file order
-    integrity_verified: bool = True
-    exists: bool = True
-    has_secret_keys: bool = False
-    opaque: str | None = None  # why this store must not be rewritten, when its content is not fully understood
-    raw: bytes | None = dataclasses.field(default=None, repr=False)  # the file's bytes as loaded, to restore them
+class Truststore(Record):
+    """entries: alias -> TruststoreEntry, in file order. opaque: why this store must not be rewritten, when its
+    content is not fully understood. raw: the file's bytes as loaded, to restore them."""
+
+    __slots__ = ("path", "store_type", "entries", "integrity_verified", "exists", "has_secret_keys", "opaque", "raw")
+    _hidden = ("raw",)
+
+    def __init__(self, path: str | None, store_type: str, entries: dict, integrity_verified: bool = True,
+                 exists: bool = True, has_secret_keys: bool = False, opaque: str | None = None, raw: bytes | None = None):
+        self.path = path
+        self.store_type = store_type
+        self.entries = entries
+        self.integrity_verified = integrity_verified
+        self.exists = exists
+        self.has_secret_keys = has_secret_keys
+        self.opaque = opaque
+        self.raw = raw
+
+    def replace(self, **changes) -> "Truststore":
+        copy = Truststore(self.path, self.store_type, self.entries, self.integrity_verified, self.exists,
+                          self.has_secret_keys, self.opaque, self.raw)
+        for name, value in changes.items():
+            setattr(copy, name, value)
+        return copy
 
     def fingerprints(self) -> dict:
         return {alias: entry.sha256 for alias, entry in self.entries.items()}
@@ -125,14 +147,14 @@ def detect_store_type(data: bytes) -> str | None:
     return None
 
 
-def _describe(path: str | None, kind: str = "truststore") -> str:
+def describe(path: str | None, kind: str = "truststore") -> str:
     return f"{kind} {path}" if path else kind
 
 
 def parse_truststore(data: bytes, password: str | None, store_type: str = "auto", path: str | None = None,
                      kind: str = "truststore") -> Truststore:
     """Parse a store's bytes. password None skips JKS/JCEKS integrity checking (read-only use)."""
-    what = _describe(path, kind)
+    what = describe(path, kind)
     declared = normalize_store_type(store_type)
     if not data:
         raise TruststoreError(f"{what} is empty (0 bytes): not a JKS, JCEKS or PKCS12 store")
@@ -145,7 +167,9 @@ def parse_truststore(data: bytes, password: str | None, store_type: str = "auto"
     if declared != "auto" and declared != found:
         raise TruststoreError(f"{what}: store_type is {declared} but the file is a {found} store")
     if found == "PKCS12":
-        return _parse_pkcs12(data, password, what, path)
+        from ansible_collections.apim.certificates.plugins.module_utils._pkcs12 import parse_pkcs12  # pylint: disable=import-outside-toplevel
+
+        return parse_pkcs12(data, password, what, path)
     return _parse_jks(data, password, found, what, path)
 
 
@@ -212,7 +236,9 @@ def _parse_jks(data: bytes, password: str | None, store_type: str, what: str, pa
     try:
         raw_entries, end = _read_jks(data, store_type)
     except _SecretKeyFound:
-        return _parse_jks_with_pyjks(data, password, store_type, what, path)
+        from ansible_collections.apim.certificates.plugins.module_utils._jceks import parse_with_pyjks  # pylint: disable=import-outside-toplevel
+
+        return parse_with_pyjks(data, password, store_type, what, path)
     except struct.error:
         raise TruststoreError(f"{what} is corrupt or truncated ({store_type}: the data ends inside an entry)") from None
     except (TruststoreError, UnicodeError) as exc:
@@ -237,172 +263,6 @@ def _parse_jks(data: bytes, password: str | None, store_type: str, what: str, pa
                 key, PRIVATE_KEY, chain[0][1] if chain else None, timestamp, chain=chain, protected_key=protected
             )
     return Truststore(path, store_type, entries, integrity_verified=password is not None)
-
-
-def _parse_jks_with_pyjks(data: bytes, password: str | None, store_type: str, what: str, path: str | None) -> Truststore:
-    """JCEKS stores holding secret keys: pyjks parses the serialized Java objects (the store is then read-only)."""
-    jks = _pyjks()
-    try:
-        keystore = jks.KeyStore.loads(data, password, try_decrypt_keys=False)
-    except jks.util.KeystoreSignatureException:
-        raise TruststoreError(f"{what}: wrong password (the {store_type} integrity check failed)") from None
-    except Exception as exc:  # noqa: BLE001 - pyjks raises assorted errors on malformed secret-key blobs
-        raise TruststoreError(f"{what} is corrupt or truncated ({store_type}: {type(exc).__name__})") from None
-    entries = {}
-    for alias, entry in keystore.entries.items():
-        key = normalize_alias(alias)
-        if isinstance(entry, jks.TrustedCertEntry):
-            entries[key] = TruststoreEntry(key, TRUSTED_CERT, bytes(entry.cert), entry.timestamp)
-        elif isinstance(entry, jks.PrivateKeyEntry):
-            chain = tuple((ctype, bytes(der)) for ctype, der in entry.cert_chain)
-            entries[key] = TruststoreEntry(key, PRIVATE_KEY, chain[0][1] if chain else None, entry.timestamp,
-                                           chain=chain, protected_key=bytes(entry._encrypted))  # pylint: disable=protected-access
-        else:
-            entries[key] = TruststoreEntry(key, SECRET_KEY, None, entry.timestamp)
-    return Truststore(path, store_type, entries, integrity_verified=password is not None, has_secret_keys=True)
-
-
-_OID_DATA = "1.2.840.113549.1.7.1"
-_OID_FRIENDLY_NAME = "1.2.840.113549.1.9.20"
-_BAG_KINDS = {
-    "1.2.840.113549.1.12.10.1.1": "key",
-    "1.2.840.113549.1.12.10.1.2": "key",
-    "1.2.840.113549.1.12.10.1.3": "cert",
-    "1.2.840.113549.1.12.10.1.4": "crl",
-    "1.2.840.113549.1.12.10.1.5": "secret",
-    "1.2.840.113549.1.12.10.1.6": "nested",
-}
-
-
-def _tlv(data: bytes, pos: int, end: int) -> tuple:
-    """(tag, content start, content end) of the DER element at pos; ValueError when it is not DER."""
-    if pos + 2 > end:
-        raise ValueError("truncated")
-    tag, first = data[pos], data[pos + 1]
-    pos += 2
-    if first < 0x80:
-        length = first
-    else:
-        count = first & 0x7F
-        if count == 0 or count > 4 or pos + count > end:
-            raise ValueError("indefinite or oversized length")
-        length = int.from_bytes(data[pos:pos + count], "big")
-        pos += count
-    if pos + length > end:
-        raise ValueError("truncated")
-    return tag, pos, pos + length
-
-
-def _children(data: bytes, start: int, end: int):
-    pos = start
-    while pos < end:
-        tag, inner, after = _tlv(data, pos, end)
-        yield tag, inner, after
-        pos = after
-
-
-def _oid(raw: bytes) -> str:
-    parts, value = [], 0
-    for byte in raw:
-        value = (value << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            parts.append(value)
-            value = 0
-    first = min(parts[0] // 40, 2)
-    return ".".join(str(p) for p in [first, parts[0] - 40 * first] + parts[1:])
-
-
-def _pkcs12_plain_bags(data: bytes) -> list:
-    """(kind, friendly name) of every bag outside encrypted content: Java keeps private and secret keys there.
-
-    Certificates usually sit in encrypted content; cryptography reads those. ValueError when data is not the DER
-    PKCS12 layout this walk knows.
-    """
-    _tag, start, end = _tlv(data, 0, len(data))
-    items = list(_children(data, start, end))
-    _tag, ci_start, ci_end = items[1]  # authSafe ContentInfo
-    ci = list(_children(data, ci_start, ci_end))
-    _tag, wrapper_start, wrapper_end = ci[1]  # [0] EXPLICIT
-    _tag, octets_start, octets_end = _tlv(data, wrapper_start, wrapper_end)
-    _tag, safe_start, safe_end = _tlv(data, octets_start, octets_end)  # AuthenticatedSafe
-    bags = []
-    for _tag, info_start, info_end in _children(data, safe_start, safe_end):
-        parts = list(_children(data, info_start, info_end))
-        if _oid(data[parts[0][1]:parts[0][2]]) != _OID_DATA:
-            continue  # encryptedData: not readable without decrypting
-        _tag, w_start, w_end = _tlv(data, parts[1][1], parts[1][2])
-        _tag, contents_start, contents_end = _tlv(data, w_start, w_end)
-        for _bag_tag, bag_start, bag_end in _children(data, contents_start, contents_end):
-            fields = list(_children(data, bag_start, bag_end))
-            kind = _BAG_KINDS.get(_oid(data[fields[0][1]:fields[0][2]]), "unknown")
-            name = None
-            if len(fields) > 2:
-                for _attr_tag, attr_start, attr_end in _children(data, fields[2][1], fields[2][2]):
-                    attr = list(_children(data, attr_start, attr_end))
-                    if _oid(data[attr[0][1]:attr[0][2]]) == _OID_FRIENDLY_NAME:
-                        _vtag, v_start, v_end = next(_children(data, attr[1][1], attr[1][2]))
-                        name = data[v_start:v_end].decode("utf-16-be", "replace")
-            bags.append((kind, name))
-    return bags
-
-
-def _parse_pkcs12(data: bytes, password: str | None, what: str, path: str | None) -> Truststore:
-    length = certs._der_element_length(data)  # pylint: disable=protected-access
-    if length is None or length != len(data):
-        raise TruststoreError(f"{what} is corrupt or truncated (PKCS12: the DER structure does not span the file)")
-    if password is not None and "\x00" in password:
-        raise TruststoreError(f"{what}: wrong password (a PKCS12 password cannot contain a NUL character)")
-    secret = password.encode("utf-8") if password is not None else None
-    try:
-        bundle = pkcs12.load_pkcs12(data, secret)
-    except ValueError:
-        if password is None:
-            raise TruststoreError(f"{what}: a PKCS12 store can only be read with its password; give password") from None
-        raise TruststoreError(f"{what}: wrong password, or the PKCS12 data is corrupt") from None
-    except Exception as exc:  # noqa: BLE001 - unsupported PKCS12 algorithms
-        raise TruststoreError(f"{what}: cannot read this PKCS12 store ({type(exc).__name__}: {exc})") from None
-    try:
-        plain_bags = _pkcs12_plain_bags(data)
-        opaque = None
-    except (ValueError, IndexError, StopIteration):
-        plain_bags, opaque = [], "its layout is not the DER one this collection can check for key entries"
-    key_names = [normalize_alias(name or "") for kind, name in plain_bags if kind == "key"]
-    if bundle.key is not None and not key_names:
-        key_names = [normalize_alias((bundle.cert.friendly_name or b"1").decode("utf-8", "replace")) if bundle.cert else "1"]
-    entries = {}
-    named = {normalize_alias(c.friendly_name.decode("utf-8", "replace")): c for c in bundle.additional_certs if c.friendly_name}
-    if bundle.cert is not None and bundle.cert.friendly_name:
-        named.setdefault(normalize_alias(bundle.cert.friendly_name.decode("utf-8", "replace")), bundle.cert)
-    for name in key_names:
-        holder = named.get(name) or (bundle.cert if bundle.key is not None and len(key_names) == 1 else None)
-        der = certs.certificate_der(holder.certificate) if holder is not None else None
-        chain = ()
-        if holder is bundle.cert and der is not None:
-            chain = tuple([("X.509", der)] + [
-                ("X.509", certs.certificate_der(extra.certificate)) for extra in bundle.additional_certs if extra.friendly_name is None
-            ])
-        entries[name] = TruststoreEntry(name, PRIVATE_KEY, der, None, chain=chain)
-    has_secret = False
-    for kind, name in plain_bags:
-        if kind == "secret":
-            has_secret = True
-            alias = normalize_alias(name or f"secret-{len(entries) + 1}")
-            entries[alias] = TruststoreEntry(alias, SECRET_KEY, None, None)
-        elif kind in ("unknown", "crl", "nested"):
-            opaque = opaque or f"it holds a PKCS12 {kind} bag this collection does not rewrite"
-    unnamed = 0
-    for extra in bundle.additional_certs:
-        if extra.friendly_name is None:
-            if bundle.key is not None:
-                continue  # part of the key entry's chain
-            unnamed += 1
-            alias = f"unnamed-{unnamed}"
-        else:
-            alias = normalize_alias(extra.friendly_name.decode("utf-8", "replace"))
-            if alias in entries:
-                continue  # the certificate of a key entry
-        entries[alias] = TruststoreEntry(alias, TRUSTED_CERT, certs.certificate_der(extra.certificate), None)
-    return Truststore(path, "PKCS12", entries, integrity_verified=True, has_secret_keys=has_secret, opaque=opaque)
 
 
 def load_truststore(path: str, password: str | None, store_type: str = "auto", missing_ok: bool = False,
@@ -462,67 +322,56 @@ def _serialize_jks(store: Truststore, password: str) -> bytes:
                 out += _java_utf(cert_type) + struct.pack(">I", len(der)) + der
         else:
             raise TruststoreError(
-                f"{_describe(store.path)} holds {entry.entry_type} '{alias}', which this collection does not rewrite; "
+                f"{describe(store.path)} holds {entry.entry_type} '{alias}', which this collection does not rewrite; "
                 "keep certificates and keys in separate stores"
             )
     digest = hashlib.sha1(password.encode("utf-16-be") + _WHITENING + bytes(out)).digest()
     return bytes(out) + digest
 
 
-def _serialize_pkcs12(store: Truststore, password: str) -> bytes:
-    if store.opaque:
-        raise TruststoreError(f"{_describe(store.path)} is not rewritten: {store.opaque}")
-    if "\x00" in password:
-        raise TruststoreError(f"{_describe(store.path)}: a PKCS12 password cannot contain a NUL character")
-    bags = []
-    for alias, entry in store.entries.items():
-        if any(ord(char) > 0xFFFF for char in alias):
-            raise TruststoreError(
-                f"alias '{alias}' has characters outside the Basic Multilingual Plane, which a PKCS12 friendly name "
-                f"does not keep ({_describe(store.path)}); use JKS or another alias"
-            )
-        if entry.entry_type != TRUSTED_CERT:
-            raise TruststoreError(
-                f"{_describe(store.path)} holds {entry.entry_type} '{alias}'; this collection rewrites PKCS12 stores "
-                "only when they hold trusted certificates alone"
-            )
-        cert = certs._load_der_certificate(entry.certificate)  # pylint: disable=protected-access
-        bags.append(pkcs12.PKCS12Certificate(cert, alias.encode("utf-8")))
-    encryption = BestAvailableEncryption(password.encode("utf-8")) if password else NoEncryption()
-    return pkcs12.serialize_java_truststore(bags, encryption)
-
-
 def serialize_truststore(store: Truststore, password: str | None) -> bytes:
     if password is None:
-        raise TruststoreError(f"{_describe(store.path)}: a password is required to write a truststore")
+        raise TruststoreError(f"{describe(store.path)}: a password is required to write a truststore")
     if store.store_type in ("JKS", "JCEKS"):
         return _serialize_jks(store, password)
-    return _serialize_pkcs12(store, password)
+    from ansible_collections.apim.certificates.plugins.module_utils._pkcs12 import serialize_pkcs12  # pylint: disable=import-outside-toplevel
+
+    return serialize_pkcs12(store, password)
 
 
 # --- planning -------------------------------------------------------------------------------------
 
 
-@dataclasses.dataclass
-class DesiredCertificate:
-    """What the user wants under one alias: a certificate present, or the alias absent."""
+class DesiredCertificate(Record):
+    """What the user wants under one alias: a certificate present, or the alias absent.
 
-    alias: str
-    state: str = "present"
-    certificate: object = None  # cryptography x509.Certificate when present
-    source: str = "certificate"
+    certificate (when present): a _certificates.CertificateInfo, or a cryptography Certificate.
+    """
+
+    __slots__ = ("alias", "state", "certificate", "source")
+
+    def __init__(self, alias: str, state: str = "present", certificate=None, source: str = "certificate"):
+        self.alias = alias
+        self.state = state
+        self.certificate = certificate
+        self.source = source
 
 
-@dataclasses.dataclass
-class Change:
-    alias: str
-    action: str  # added, replaced, removed, unchanged
-    fingerprint: str | None
-    previous_fingerprint: str | None = None
-    certificate: object = None
-    subject: str | None = None
-    not_after: str | None = None
-    status: str | None = None
+class Change(Record):
+    """What a plan does to one alias. action: added, replaced, removed or unchanged."""
+
+    __slots__ = ("alias", "action", "fingerprint", "previous_fingerprint", "certificate", "subject", "not_after", "status")
+
+    def __init__(self, alias: str, action: str, fingerprint: str | None, previous_fingerprint: str | None = None,
+                 certificate=None, subject: str | None = None, not_after: str | None = None, status: str | None = None):
+        self.alias = alias
+        self.action = action
+        self.fingerprint = fingerprint
+        self.previous_fingerprint = previous_fingerprint
+        self.certificate = certificate
+        self.subject = subject
+        self.not_after = not_after
+        self.status = status
 
     def result(self) -> dict:
         return {
@@ -536,10 +385,12 @@ class Change:
         }
 
 
-@dataclasses.dataclass
-class Plan:
-    changes: list
-    warnings: list
+class Plan(Record):
+    __slots__ = ("changes", "warnings")
+
+    def __init__(self, changes: list, warnings: list):
+        self.changes = changes
+        self.warnings = warnings
 
     @property
     def changed(self) -> bool:
@@ -566,18 +417,18 @@ def _entry_summary(entry: TruststoreEntry) -> dict:
     subject = None
     if entry.certificate is not None:
         try:
-            subject = certs._load_der_certificate(entry.certificate).subject.rfc4514_string()  # pylint: disable=protected-access
+            subject = certs.describe_der(entry.certificate).subject
         except ValueError:
             subject = None
     return {"fingerprint": entry.sha256, "subject": subject}
 
 
-def _describe_certificate(cert, now) -> dict:
-    # Only what a change reports: certificate_facts() would also verify the signature and read every extension.
+def _describe_certificate(info, now) -> dict:
+    # Only what a change reports (certificate_facts() would read every extension, through cryptography).
     return {
-        "subject": cert.subject.rfc4514_string(),
-        "not_after": certs._iso(cert.not_valid_after_utc),  # pylint: disable=protected-access
-        "status": certs.validity_status(cert, now),
+        "subject": info.subject,
+        "not_after": certs.iso_utc(info.not_after),
+        "status": certs.status_between(info.not_before, info.not_after, now),
     }
 
 
@@ -605,14 +456,14 @@ def plan_changes(
                 continue
             if entry.entry_type != TRUSTED_CERT:
                 raise TruststoreError(
-                    f"alias '{alias}' in {_describe(store.path)} is a {entry.entry_type}, not a trusted certificate; "
+                    f"alias '{alias}' in {describe(store.path)} is a {entry.entry_type}, not a trusted certificate; "
                     "this module does not remove keys"
                 )
             changes.append(Change(alias, "removed", None, previous_fingerprint=entry.sha256))
             continue
 
-        cert = item.certificate
-        der = certs.certificate_der(cert)
+        cert = certs.certificate_info(item.certificate)
+        der = cert.der
         sha256 = certs.sha256_fingerprint(der)
         facts = _describe_certificate(cert, now)
         status = facts["status"]
@@ -620,7 +471,7 @@ def plan_changes(
         others = [other for other, stored in store.entries.items() if stored.certificate == der and other != alias]
         if others:
             warnings.append(
-                f"the certificate for alias '{alias}' (SHA-256 {sha256}) is already in {_describe(store.path)} "
+                f"the certificate for alias '{alias}' (SHA-256 {sha256}) is already in {describe(store.path)} "
                 f"under alias {', '.join(repr(o) for o in others)}"
             )
         if entry is not None and entry.sha256 == sha256:
@@ -630,7 +481,7 @@ def plan_changes(
             continue
         if entry is not None and entry.entry_type != TRUSTED_CERT:
             raise TruststoreError(
-                f"alias '{alias}' in {_describe(store.path)} is a {entry.entry_type}; "
+                f"alias '{alias}' in {describe(store.path)} is a {entry.entry_type}; "
                 "refusing to replace a key entry with a certificate"
             )
         if entry is not None and not replace:
@@ -646,7 +497,7 @@ def plan_changes(
                 f"{facts['not_after']}; set allow_expired to store it anyway"
             )
         if status == "not_yet_valid":
-            warnings.append(f"the certificate for alias '{alias}' is not valid before {certs.certificate_facts(cert, now)['not_before']}")
+            warnings.append(f"the certificate for alias '{alias}' is not valid before {certs.iso_utc(cert.not_before)}")
         action = "added" if entry is None else "replaced"
         changes.append(Change(alias, action, sha256, entry.sha256 if entry else None, cert, **facts))
     return Plan(changes, warnings)
@@ -663,40 +514,25 @@ def apply_plan(store: Truststore, plan: Plan) -> Truststore:
             entries[change.alias] = TruststoreEntry(
                 change.alias, TRUSTED_CERT, certs.certificate_der(change.certificate), now
             )
-    return dataclasses.replace(store, entries=entries, exists=True)
-
-
-def entry_facts(entry: TruststoreEntry, now: datetime.datetime | None = None) -> dict:
-    """One entry as truststore_info reports it."""
-    facts = {"alias": entry.alias, "entry_type": entry.entry_type}
-    if entry.certificate is None:
-        facts.update(dict.fromkeys((
-            "subject", "issuer", "serial_number", "not_before", "not_after", "status",
-            "days_remaining", "fingerprints", "subject_alt_names", "is_ca", "self_signed",
-            "signature_algorithm", "public_key",
-        )))
-        return facts
-    try:
-        cert = certs._load_der_certificate(entry.certificate)  # pylint: disable=protected-access
-    except ValueError:
-        raise CertificateError(f"alias '{entry.alias}' holds data that is not a valid X.509 certificate") from None
-    facts.update(certs.certificate_facts(cert, now, der=entry.certificate))
-    return facts
+    return store.replace(entries=entries, exists=True)
 
 
 # --- the read-modify-write every state-changing caller uses ---------------------------------------
 
 
-@dataclasses.dataclass
-class ConvergeResult:
-    path: str
-    store_type: str
-    plan: Plan
-    before: Truststore
-    changed: bool
-    created: bool = False
-    backup_file: str | None = None
-    role: str = "truststore"
+class ConvergeResult(Record):
+    __slots__ = ("path", "store_type", "plan", "before", "changed", "created", "backup_file", "role")
+
+    def __init__(self, path: str, store_type: str, plan: Plan, before: Truststore, changed: bool, created: bool = False,
+                 backup_file: str | None = None, role: str = "truststore"):
+        self.path = path
+        self.store_type = store_type
+        self.plan = plan
+        self.before = before
+        self.changed = changed
+        self.created = created
+        self.backup_file = backup_file
+        self.role = role
 
     def diff(self) -> dict:
         diff = self.plan.diff(self.before)
@@ -704,15 +540,19 @@ class ConvergeResult:
         return diff
 
 
-@dataclasses.dataclass
-class StoreTarget:
+class StoreTarget(Record):
     """One store to converge: where it is, how to open it, and what it is for (reported back)."""
 
-    path: str
-    password: str | None
-    store_type: str = "auto"
-    role: str = "truststore"
-    desired: list = dataclasses.field(default_factory=list)
+    __slots__ = ("path", "password", "store_type", "role", "desired")
+    _hidden = ("password",)
+
+    def __init__(self, path: str, password: str | None, store_type: str = "auto", role: str = "truststore",
+                 desired: list | None = None):
+        self.path = path
+        self.password = password
+        self.store_type = store_type
+        self.role = role
+        self.desired = desired if desired is not None else []
 
 
 def converge_truststores(
@@ -733,7 +573,7 @@ def converge_truststores(
     """
     for target in targets:
         if target.password is None:
-            raise TruststoreError(f"{_describe(target.path)}: password is required to change a truststore")
+            raise TruststoreError(f"{describe(target.path)}: password is required to change a truststore")
     with contextlib.ExitStack() as stack:
         if not check_mode:
             directories = sorted({os.path.dirname(os.path.realpath(t.path)) for t in targets})
@@ -743,7 +583,7 @@ def converge_truststores(
         for target in targets:
             store = load_truststore(target.path, target.password, target.store_type, missing_ok=True)
             if not store.exists and not create:
-                raise TruststoreError(f"{_describe(target.path)} does not exist; set create to true to create it")
+                raise TruststoreError(f"{describe(target.path)} does not exist; set create to true to create it")
             plan = plan_changes(store, target.desired, replace=replace, allow_expired=allow_expired)
             result = ConvergeResult(target.path, store.store_type, plan, store, plan.changed,
                                     created=not store.exists and plan.changed, role=target.role)

@@ -11,6 +11,7 @@ from cryptography.x509.oid import NameOID
 
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils._errors import CertificateError
+from ansible_collections.apim.certificates.plugins.module_utils._facts import certificate_facts
 from tests.support.pki import der, expired_cert, key_pem, make_cert, pem, sha256
 
 LEAF, LEAF_KEY = make_cert("leaf.test", sans=["leaf.test", "127.0.0.1"])
@@ -102,7 +103,7 @@ def test_private_key_material_is_never_echoed():
 
 
 def test_facts_describe_the_certificate():
-    facts = certs.certificate_facts(LEAF)
+    facts = certificate_facts(LEAF)
     assert facts["subject"] == "O=apim.certificates tests,CN=leaf.test"
     assert facts["issuer"] == facts["subject"]
     assert facts["serial_number"] == LEAF.serial_number
@@ -121,12 +122,12 @@ def test_facts_describe_the_certificate():
 def test_facts_of_ec_and_issued_certificates():
     ca, ca_key = make_cert("ca.test", ca=True)
     leaf, _unused_key = make_cert("issued.test", issuer=ca, issuer_key=ca_key, key_kind="ec")
-    facts = certs.certificate_facts(leaf)
+    facts = certificate_facts(leaf)
     assert facts["self_signed"] is False
     assert facts["issuer"] == "O=apim.certificates tests,CN=ca.test"
     assert facts["public_key"] == {"type": "EC", "size": 256, "curve": "secp256r1"}
     assert facts["signature_algorithm"] == "sha256WithRSAEncryption"
-    assert certs.certificate_facts(ca)["is_ca"] is True
+    assert certificate_facts(ca)["is_ca"] is True
 
 
 @pytest.mark.parametrize(
@@ -138,12 +139,12 @@ def test_status(offset_before, offset_after, status):
     cert, _unused_key = make_cert(
         "s.test", not_before=now + datetime.timedelta(days=offset_before), not_after=now + datetime.timedelta(days=offset_after)
     )
-    assert certs.certificate_facts(cert)["status"] == status
+    assert certificate_facts(cert)["status"] == status
 
 
 def test_expired_has_negative_days_remaining():
     cert, _unused_key = expired_cert()
-    assert certs.certificate_facts(cert)["days_remaining"] < 0
+    assert certificate_facts(cert)["days_remaining"] < 0
 
 
 @pytest.mark.parametrize(

@@ -25,16 +25,19 @@ import tempfile
 import textwrap
 
 import pytest
+from cryptography import x509
 from hypothesis import HealthCheck, Phase, assume, example, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
+from ansible_collections.apim.certificates.plugins.module_utils import _der
 from ansible_collections.apim.certificates.plugins.module_utils import _desired
 from ansible_collections.apim.certificates.plugins.module_utils import _gateway as gw
 from ansible_collections.apim.certificates.plugins.module_utils import _info
 from ansible_collections.apim.certificates.plugins.module_utils import _ssl_profiles as sp
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
 from ansible_collections.apim.certificates.plugins.module_utils._errors import ApimCertificatesError
+from ansible_collections.apim.certificates.plugins.module_utils._facts import certificate_facts
 from tests.support.pki import der, make_cert, pem
 
 try:
@@ -107,6 +110,35 @@ CA, CA_KEY = make_cert("Properties CA", ca=True)
 POOL = [make_cert(f"pool{i}.test", key_kind="ec" if i % 2 else "rsa")[0] for i in range(6)]
 POOL += [make_cert("leaf.pool.test", issuer=CA, issuer_key=CA_KEY)[0], CA]
 SAMPLE_DERS = [der(c) for c in POOL[:3]] + [der(CA)]
+
+
+def _extension_rich_ders() -> list:
+    """Certificates carrying every extension _der reads, so that mutations reach each of its checks."""
+    import datetime  # pylint: disable=import-outside-toplevel
+    import ipaddress  # pylint: disable=import-outside-toplevel
+
+    from cryptography.hazmat.primitives import hashes  # pylint: disable=import-outside-toplevel
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID  # pylint: disable=import-outside-toplevel
+
+    _cert, key = make_cert("rich.pool.test", key_kind="ec")
+    name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "LK"), x509.NameAttribute(NameOID.DOMAIN_COMPONENT, "pool"),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Rich, Inc. <#1>"), x509.NameAttribute(NameOID.COMMON_NAME, "rich")])
+    start = datetime.datetime(2049, 12, 31, 23, 59, 59, tzinfo=datetime.timezone.utc)
+    built = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+             .serial_number(4242).not_valid_before(start).not_valid_after(start + datetime.timedelta(days=3650))
+             .add_extension(x509.BasicConstraints(ca=True, path_length=2), critical=True)
+             .add_extension(x509.KeyUsage(True, False, False, False, True, True, True, True, False), critical=True)
+             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+             .add_extension(x509.SubjectAlternativeName([x509.DNSName("rich.pool.test"), x509.RFC822Name("a@b.test"),
+                                                         x509.UniformResourceIdentifier("https://rich.test/"),
+                                                         x509.IPAddress(ipaddress.ip_address("10.9.8.7"))]), critical=False)
+             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False)
+             .sign(key, hashes.SHA384()))
+    return [der(built)]
+
+
+EXTENSION_DERS = _extension_rich_ders()
 PASSWORD = "Pr0perty-pw"
 
 
@@ -196,11 +228,41 @@ CERT_INPUTS = st.one_of(
 def _parse_certificates_raises_only_our_errors(data):
     found = _our_errors_only(lambda: certs.parse_certificates(data, "the input"))
     if found is not None:
-        assert found and all(isinstance(c, certs.x509.Certificate) for c in found)
+        assert found and all(isinstance(c, x509.Certificate) for c in found)
 
 
 test_parse_certificates_raises_only_our_errors, test_parse_certificates_raises_only_our_errors_long = \
     twins(CERT_INPUTS)(_parse_certificates_raises_only_our_errors)
+
+
+def _read_certificates_agrees_with_parse_certificates(data):
+    """read_certificates (endpoint_certificate's reader, cryptography-free where _der can) accepts and refuses exactly
+    what parse_certificates (cryptography) does, with the same message, and describes what it accepts identically."""
+    outcomes = []
+    for reader in (certs.parse_certificates, certs.read_certificates):
+        try:
+            found = reader(data, "the input")
+        except ApimCertificatesError as exc:
+            outcomes.append(("refused", str(exc)))
+        else:
+            outcomes.append(("read", [(i.der, i.subject, i.issuer, i.not_before, i.not_after) for i in map(certs.certificate_info, found)]))
+    assert outcomes[0] == outcomes[1]
+
+
+test_read_certificates_agrees_with_parse_certificates, test_read_certificates_agrees_with_parse_certificates_long = \
+    twins(CERT_INPUTS)(_read_certificates_agrees_with_parse_certificates)
+
+
+def _der_reader_never_contradicts_cryptography(data):
+    summary = _der.summarize_certificate(data)
+    if summary is not None:
+        cert = certs._load_der_certificate(data)  # pylint: disable=protected-access  # must not refuse what _der read
+        assert summary == (cert.subject.rfc4514_string(), cert.issuer.rfc4514_string(), cert.not_valid_before_utc, cert.not_valid_after_utc)
+
+
+test_der_reader_never_contradicts_cryptography, test_der_reader_never_contradicts_cryptography_long = \
+    twins(mutated(SAMPLE_DERS + EXTENSION_DERS), examples=400)(_der_reader_never_contradicts_cryptography)
+
 
 BUG_SUBJECT = ("BUG: plugins/module_utils/_certificates.py parse_certificates accepts a certificate whose DER loads but "
                "whose subject/issuer does not decode (cryptography parses names lazily); certificate_facts then raises "
@@ -210,7 +272,7 @@ BUG_SUBJECT = ("BUG: plugins/module_utils/_certificates.py parse_certificates ac
 def _accepted_certificates_can_be_described(data):
     found = _our_errors_only(lambda: certs.parse_certificates(data, "the input")) or []
     for cert in found:
-        _our_errors_only(lambda cert=cert: certs.certificate_facts(cert))  # what the modules report and plan with
+        _our_errors_only(lambda cert=cert: certificate_facts(cert))  # what the modules report and plan with
 
 
 test_accepted_certificates_can_be_described, _no_long_variant = twins(

@@ -6,6 +6,7 @@ import pytest
 
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
 from ansible_collections.apim.certificates.plugins.module_utils._errors import CertificateError, TruststoreError
+from ansible_collections.apim.certificates.plugins.module_utils._facts import entry_facts
 from tests.conftest import FIXTURES
 from tests.support.pki import der, expired_cert, make_cert, sha256
 
@@ -222,7 +223,7 @@ def test_key_entries_survive_a_rewrite_untouched(tmp_path):
 
 def test_entry_facts_use_the_public_names(tmp_path):
     store = ts.load_truststore(_store_with(tmp_path, "PKCS12", CERTS[:1]), PASSWORD)
-    facts = ts.entry_facts(store.entries["alias0"])
+    facts = entry_facts(store.entries["alias0"])
     assert set(facts) == {
         "alias", "entry_type", "subject", "issuer", "serial_number", "not_before", "not_after", "status",
         "days_remaining", "fingerprints", "subject_alt_names", "is_ca", "self_signed", "signature_algorithm", "public_key",
@@ -245,6 +246,6 @@ def test_unknown_store_type():
 def test_every_stock_root_is_reported_self_signed():
     """SHA-1 roots (DigiCert Global Root CA, ...) included: self-issued is decided without checking the signature."""
     store = ts.load_truststore(STOCK, "wso2carbon")
-    facts = [ts.entry_facts(entry) for entry in store.entries.values()]
+    facts = [entry_facts(entry) for entry in store.entries.values()]
     assert [f["alias"] for f in facts if not f["self_signed"]] == []
     assert any(f["signature_algorithm"] == "sha1WithRSAEncryption" for f in facts)

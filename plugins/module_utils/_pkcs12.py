@@ -1,0 +1,158 @@
+# -*- coding: utf-8 -*-
+# Copyright: apim.certificates contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""PKCS12 truststores: read through cryptography plus a walk of the unencrypted bags, written as Java does.
+
+Java keeps key entries in unencrypted bags, which cryptography's loader does not report: the walk finds them, so
+that a store holding keys (or secret keys, or bags this collection does not know) is reported and never rewritten.
+Writing goes through cryptography's serialize_java_truststore, which adds the attribute Java needs to see a
+trusted entry. Imported by _truststore only when a PKCS12 store comes, as it needs cryptography.
+"""
+
+from __future__ import annotations
+
+try:
+    from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, NoEncryption, pkcs12
+except ImportError:  # pragma: no cover - the modules report the missing library (HAS_CRYPTOGRAPHY) before using this
+    BestAvailableEncryption = NoEncryption = pkcs12 = None
+
+from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
+from ansible_collections.apim.certificates.plugins.module_utils import _der
+from ansible_collections.apim.certificates.plugins.module_utils._errors import TruststoreError
+from ansible_collections.apim.certificates.plugins.module_utils._truststore import (
+    PRIVATE_KEY,
+    SECRET_KEY,
+    TRUSTED_CERT,
+    Truststore,
+    TruststoreEntry,
+    describe,
+    normalize_alias,
+)
+
+_OID_DATA = "1.2.840.113549.1.7.1"
+_OID_FRIENDLY_NAME = "1.2.840.113549.1.9.20"
+_BAG_KINDS = {
+    "1.2.840.113549.1.12.10.1.1": "key",
+    "1.2.840.113549.1.12.10.1.2": "key",
+    "1.2.840.113549.1.12.10.1.3": "cert",
+    "1.2.840.113549.1.12.10.1.4": "crl",
+    "1.2.840.113549.1.12.10.1.5": "secret",
+    "1.2.840.113549.1.12.10.1.6": "nested",
+}
+
+
+def _pkcs12_plain_bags(data: bytes) -> list:
+    """(kind, friendly name) of every bag outside encrypted content: Java keeps private and secret keys there.
+
+    Certificates usually sit in encrypted content; cryptography reads those. ValueError when data is not the DER
+    PKCS12 layout this walk knows.
+    """
+    _tag, start, end = _der.tlv(data, 0, len(data), strict=False)
+    items = _der.children(data, start, end, strict=False)
+    _tag, ci_start, ci_end = items[1]  # authSafe ContentInfo
+    ci = _der.children(data, ci_start, ci_end, strict=False)
+    _tag, wrapper_start, wrapper_end = ci[1]  # [0] EXPLICIT
+    _tag, octets_start, octets_end = _der.tlv(data, wrapper_start, wrapper_end, strict=False)
+    _tag, safe_start, safe_end = _der.tlv(data, octets_start, octets_end, strict=False)  # AuthenticatedSafe
+    bags = []
+    for _tag, info_start, info_end in _der.children(data, safe_start, safe_end, strict=False):
+        parts = _der.children(data, info_start, info_end, strict=False)
+        if _der.oid(data[parts[0][1]:parts[0][2]]) != _OID_DATA:
+            continue  # encryptedData: not readable without decrypting
+        _tag, w_start, w_end = _der.tlv(data, parts[1][1], parts[1][2], strict=False)
+        _tag, contents_start, contents_end = _der.tlv(data, w_start, w_end, strict=False)
+        for _bag_tag, bag_start, bag_end in _der.children(data, contents_start, contents_end, strict=False):
+            fields = _der.children(data, bag_start, bag_end, strict=False)
+            kind = _BAG_KINDS.get(_der.oid(data[fields[0][1]:fields[0][2]]), "unknown")
+            name = None
+            if len(fields) > 2:
+                for _attr_tag, attr_start, attr_end in _der.children(data, fields[2][1], fields[2][2], strict=False):
+                    attr = _der.children(data, attr_start, attr_end, strict=False)
+                    if _der.oid(data[attr[0][1]:attr[0][2]]) == _OID_FRIENDLY_NAME:
+                        _vtag, v_start, v_end = _der.children(data, attr[1][1], attr[1][2], strict=False)[0]
+                        name = data[v_start:v_end].decode("utf-16-be", "replace")
+            bags.append((kind, name))
+    return bags
+
+
+def parse_pkcs12(data: bytes, password: str | None, what: str, path: str | None) -> Truststore:
+    length = certs._der_element_length(data)  # pylint: disable=protected-access
+    if length is None or length != len(data):
+        raise TruststoreError(f"{what} is corrupt or truncated (PKCS12: the DER structure does not span the file)")
+    if password is not None and "\x00" in password:
+        raise TruststoreError(f"{what}: wrong password (a PKCS12 password cannot contain a NUL character)")
+    secret = password.encode("utf-8") if password is not None else None
+    try:
+        bundle = pkcs12.load_pkcs12(data, secret)
+    except ValueError:
+        if password is None:
+            raise TruststoreError(f"{what}: a PKCS12 store can only be read with its password; give password") from None
+        raise TruststoreError(f"{what}: wrong password, or the PKCS12 data is corrupt") from None
+    except Exception as exc:  # noqa: BLE001 - unsupported PKCS12 algorithms
+        raise TruststoreError(f"{what}: cannot read this PKCS12 store ({type(exc).__name__}: {exc})") from None
+    try:
+        plain_bags = _pkcs12_plain_bags(data)
+        opaque = None
+    except (ValueError, IndexError, StopIteration):
+        plain_bags, opaque = [], "its layout is not the DER one this collection can check for key entries"
+    key_names = [normalize_alias(name or "") for kind, name in plain_bags if kind == "key"]
+    if bundle.key is not None and not key_names:
+        key_names = [normalize_alias((bundle.cert.friendly_name or b"1").decode("utf-8", "replace")) if bundle.cert else "1"]
+    entries = {}
+    named = {normalize_alias(c.friendly_name.decode("utf-8", "replace")): c for c in bundle.additional_certs if c.friendly_name}
+    if bundle.cert is not None and bundle.cert.friendly_name:
+        named.setdefault(normalize_alias(bundle.cert.friendly_name.decode("utf-8", "replace")), bundle.cert)
+    for name in key_names:
+        holder = named.get(name) or (bundle.cert if bundle.key is not None and len(key_names) == 1 else None)
+        der = certs.certificate_der(holder.certificate) if holder is not None else None
+        chain = ()
+        if holder is bundle.cert and der is not None:
+            chain = tuple([("X.509", der)] + [
+                ("X.509", certs.certificate_der(extra.certificate)) for extra in bundle.additional_certs if extra.friendly_name is None
+            ])
+        entries[name] = TruststoreEntry(name, PRIVATE_KEY, der, None, chain=chain)
+    has_secret = False
+    for kind, name in plain_bags:
+        if kind == "secret":
+            has_secret = True
+            alias = normalize_alias(name or f"secret-{len(entries) + 1}")
+            entries[alias] = TruststoreEntry(alias, SECRET_KEY, None, None)
+        elif kind in ("unknown", "crl", "nested"):
+            opaque = opaque or f"it holds a PKCS12 {kind} bag this collection does not rewrite"
+    unnamed = 0
+    for extra in bundle.additional_certs:
+        if extra.friendly_name is None:
+            if bundle.key is not None:
+                continue  # part of the key entry's chain
+            unnamed += 1
+            alias = f"unnamed-{unnamed}"
+        else:
+            alias = normalize_alias(extra.friendly_name.decode("utf-8", "replace"))
+            if alias in entries:
+                continue  # the certificate of a key entry
+        entries[alias] = TruststoreEntry(alias, TRUSTED_CERT, certs.certificate_der(extra.certificate), None)
+    return Truststore(path, "PKCS12", entries, integrity_verified=True, has_secret_keys=has_secret, opaque=opaque)
+
+
+def serialize_pkcs12(store: Truststore, password: str) -> bytes:
+    if store.opaque:
+        raise TruststoreError(f"{describe(store.path)} is not rewritten: {store.opaque}")
+    if "\x00" in password:
+        raise TruststoreError(f"{describe(store.path)}: a PKCS12 password cannot contain a NUL character")
+    bags = []
+    for alias, entry in store.entries.items():
+        if any(ord(char) > 0xFFFF for char in alias):
+            raise TruststoreError(
+                f"alias '{alias}' has characters outside the Basic Multilingual Plane, which a PKCS12 friendly name "
+                f"does not keep ({describe(store.path)}); use JKS or another alias"
+            )
+        if entry.entry_type != TRUSTED_CERT:
+            raise TruststoreError(
+                f"{describe(store.path)} holds {entry.entry_type} '{alias}'; this collection rewrites PKCS12 stores "
+                "only when they hold trusted certificates alone"
+            )
+        cert = certs._load_der_certificate(entry.certificate)  # pylint: disable=protected-access
+        bags.append(pkcs12.PKCS12Certificate(cert, alias.encode("utf-8")))
+    encryption = BestAvailableEncryption(password.encode("utf-8")) if password else NoEncryption()
+    return pkcs12.serialize_java_truststore(bags, encryption)
