@@ -80,11 +80,18 @@ def _der_element_length(data: bytes) -> int | None:
     return 2 + count + length
 
 
-def _load_pkcs7(der: bytes) -> list:
-    """PKCS#7 bundles are rare: import their loader (4 ms, it pulls in the email package) only when one comes."""
-    from cryptography.hazmat.primitives.serialization import pkcs7  # pylint: disable=import-outside-toplevel
+def _pkcs7(der: bytes) -> list:
+    """The certificates of a PKCS#7 bundle, leaf first; ValueError when der is not one. Rare: _facts reads them."""
+    from ansible_collections.apim.certificates.plugins.module_utils._facts import pkcs7_certificates  # pylint: disable=import-outside-toplevel
 
-    return pkcs7.load_der_pkcs7_certificates(der)
+    return pkcs7_certificates(der)
+
+
+def _what_is_der(der: bytes) -> str | None:
+    """What a DER structure that is not a certificate is, for the error message (from _facts: errors are rare)."""
+    from ansible_collections.apim.certificates.plugins.module_utils._facts import what_is_der  # pylint: disable=import-outside-toplevel
+
+    return what_is_der(der)
 
 
 class CertificateInfo:
@@ -140,45 +147,6 @@ def _load_der_certificate(der: bytes):
         return cert
 
 
-def _what_is_der(der: bytes) -> str | None:
-    """Name a DER structure that is not a certificate, for the error message."""
-    x509, serialization = _x509(), _serialization()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            serialization.load_der_private_key(der, password=None)
-            return "a private key (DER)"
-        except TypeError:
-            return "an encrypted private key (DER)"
-        except Exception:  # noqa: BLE001 - any parse failure just means "not a key"
-            pass
-        try:
-            x509.load_der_x509_csr(der)
-            return "a certificate signing request (DER)"
-        except Exception:  # noqa: BLE001
-            pass
-        try:
-            serialization.load_der_public_key(der)
-            return "a bare public key (DER)"
-        except Exception:  # noqa: BLE001
-            pass
-    return None
-
-
-def _leaf_first(bundle: list) -> list:
-    """PKCS#7 keeps its certificates in a SET, in no useful order: put them leaf first, each followed by its issuer."""
-    remaining = list(bundle)
-    issuers = {c.issuer for c in remaining if c.issuer != c.subject}
-    leaves = [c for c in remaining if c.subject not in issuers] or remaining[:1]
-    ordered = []
-    current = leaves[0]
-    while current is not None and current in remaining:
-        ordered.append(current)
-        remaining.remove(current)
-        current = next((c for c in remaining if c.subject == current.issuer), None)
-    return ordered + remaining
-
-
 def _certificates_from_der(der: bytes, source: str, load, convert) -> list:
     length = _der_element_length(der)
     if length is None or length > len(der):
@@ -188,11 +156,11 @@ def _certificates_from_der(der: bytes, source: str, load, convert) -> list:
     except ValueError:
         pass
     try:
-        certs = _load_pkcs7(der)
+        certs = _pkcs7(der)
     except ValueError:
         certs = None
     if certs:
-        return [convert(cert) for cert in _leaf_first(list(certs))]
+        return [convert(cert) for cert in certs]
     if certs is not None:
         raise CertificateError(f"{source}: the PKCS#7 bundle holds no certificate")
     found = _what_is_der(der)
@@ -258,7 +226,7 @@ def _parse(data, source: str, load, convert) -> list:
                         ) from None
                 else:
                     try:
-                        certs.extend(convert(cert) for cert in _leaf_first(list(_load_pkcs7(der))))
+                        certs.extend(convert(cert) for cert in _pkcs7(der))
                     except ValueError:
                         raise CertificateError(f"{source}: PEM block '{label.decode()}' is not a valid PKCS#7 bundle") from None
             else:

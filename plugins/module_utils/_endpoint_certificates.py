@@ -13,7 +13,6 @@ reloads within one interval.
 from __future__ import annotations
 
 import collections
-import os
 
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils import _desired
@@ -26,43 +25,20 @@ class CertificateRequest(Record):
     """One alias as the user asked for it."""
 
     __slots__ = ("alias", "state", "certificate", "certificate_path", "endpoint", "fingerprint", "source")
-
-    def __init__(self, alias: str, state: str = "present", certificate: str | None = None, certificate_path: str | None = None,
-                 endpoint: str | None = None, fingerprint: str | None = None, source: str = "certificate"):
-        self.alias = alias
-        self.state = state
-        self.certificate = certificate
-        self.certificate_path = certificate_path
-        self.endpoint = endpoint
-        self.fingerprint = fingerprint
-        self.source = source
+    _defaults = {"state": "present", "certificate": None, "certificate_path": None, "endpoint": None, "fingerprint": None,
+                 "source": "certificate"}
 
 
 class Options(Record):
     """chain None: leaf for fetched certificates, all for given content."""
 
     __slots__ = ("strict_alias", "chain", "tenant_id", "timeout", "replace", "allow_expired", "create", "backup", "reload")
-
-    def __init__(self, strict_alias: bool = True, chain: str | None = None, tenant_id: int | None = None, timeout: float = 10.0,
-                 replace: bool = True, allow_expired: bool = False, create: bool = False, backup: bool = False, reload: bool = True):
-        self.strict_alias = strict_alias
-        self.chain = chain
-        self.tenant_id = tenant_id
-        self.timeout = timeout
-        self.replace = replace
-        self.allow_expired = allow_expired
-        self.create = create
-        self.backup = backup
-        self.reload = reload
+    _defaults = {"strict_alias": True, "chain": None, "tenant_id": None, "timeout": 10.0, "replace": True, "allow_expired": False,
+                 "create": False, "backup": False, "reload": True}
 
 
 class Resolved(Record):
     __slots__ = ("desired", "host", "port")
-
-    def __init__(self, desired: list, host: str | None, port: int | None):
-        self.desired = desired
-        self.host = host
-        self.port = port
 
 
 def resolve_request(request: CertificateRequest, options: Options, warnings: list) -> Resolved:
@@ -129,10 +105,10 @@ def manage(requests: list, options: Options, *, path=None, password=None, store_
         targets = [StoreTarget(path, password, store_type, desired=[i for r in resolved for i in r.desired])]
         config = None
     else:
-        from ansible_collections.apim.certificates.plugins.module_utils._gateway import resolve_gateway  # pylint: disable=import-outside-toplevel
+        from ansible_collections.apim.certificates.plugins.module_utils._gateway import resolve_gateway, store_targets  # pylint: disable=import-outside-toplevel
 
         config = resolve_gateway(apim_home)
-        targets = _gateway_targets(config, resolved, password, store_type)
+        targets = store_targets(config, [(r.host, r.port, r.desired) for r in resolved], password, store_type)
 
     outcomes = converge_truststores(
         targets, replace=options.replace, allow_expired=options.allow_expired, create=options.create,
@@ -171,29 +147,6 @@ def manage(requests: list, options: Options, *, path=None, password=None, store_
             result["touched"] = config.sslprofiles_path
     result["warnings"] = warnings
     return result
-
-
-def _gateway_targets(config, resolved: list, password, store_type) -> list:
-    """One StoreTarget per distinct store file, each with the aliases that belong in it."""
-    targets = {}
-    for request in resolved:
-        profile = config.profile_for(request.host, request.port)
-        where = f"profile '{','.join(profile.servers)}'"
-        if profile.truststore is None:
-            raise CertificateError(f"the SSL {where} in {config.sslprofiles_path} has no TrustStore")
-        keys = []
-        for role, ref in (("live", profile.truststore), ("persistent", config.persistent_truststore_for(profile))):
-            key = os.path.realpath(ref.path)
-            if key not in targets:
-                secret = password if password is not None else ref.require_password(f"the {role} truststore of {where}")
-                targets[key] = StoreTarget(ref.path, secret, store_type, role=role, desired=[])
-            elif role not in targets[key].role.split("+"):
-                targets[key].role += f"+{role}"
-            if key not in keys:
-                keys.append(key)
-        for key in keys:
-            targets[key].desired.extend(request.desired)
-    return list(targets.values())
 
 
 def _diff(outcomes: list) -> dict:

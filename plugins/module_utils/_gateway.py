@@ -17,7 +17,7 @@ import os
 import re
 import xml.etree.ElementTree as ET
 
-from ansible_collections.apim.certificates.plugins.module_utils._errors import GatewayConfigError
+from ansible_collections.apim.certificates.plugins.module_utils._errors import CertificateError, GatewayConfigError
 from ansible_collections.apim.certificates.plugins.module_utils._fileio import read_bytes
 
 try:
@@ -314,3 +314,29 @@ def resolve_gateway(apim_home: str) -> GatewayConfig:
         live_profiles=parse_sslprofiles(sslprofiles_path, apim_home),
         config=config,
     )
+
+
+def store_targets(config, requests: list, password, store_type) -> list:
+    """endpoint_certificate's stores on this node: one StoreTarget per distinct file (live and persistent truststore
+    of the profile serving each endpoint), each with the aliases that belong in it. requests: (host, port, desired)."""
+    from ansible_collections.apim.certificates.plugins.module_utils._truststore import StoreTarget  # pylint: disable=import-outside-toplevel
+
+    targets = {}
+    for host, port, desired in requests:
+        profile = config.profile_for(host, port)
+        where = f"profile '{','.join(profile.servers)}'"
+        if profile.truststore is None:
+            raise CertificateError(f"the SSL {where} in {config.sslprofiles_path} has no TrustStore")
+        keys = []
+        for role, ref in (("live", profile.truststore), ("persistent", config.persistent_truststore_for(profile))):
+            key = os.path.realpath(ref.path)
+            if key not in targets:
+                secret = password if password is not None else ref.require_password(f"the {role} truststore of {where}")
+                targets[key] = StoreTarget(ref.path, secret, store_type, role=role, desired=[])
+            elif role not in targets[key].role.split("+"):
+                targets[key].role += f"+{role}"
+            if key not in keys:
+                keys.append(key)
+        for key in keys:
+            targets[key].desired.extend(desired)
+    return list(targets.values())

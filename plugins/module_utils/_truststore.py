@@ -62,12 +62,31 @@ def normalize_alias(alias: str) -> str:
 class Record:
     """Base of this collection's plain record classes: repr and equality over __slots__.
 
-    Not dataclasses: a module run pays about 0.4 ms to create each dataclass, every run. _hidden fields stay out
-    of repr (passwords, file contents).
+    Not dataclasses: a module run pays about 0.4 ms to create each dataclass, every run. The fields are __slots__,
+    in order; _defaults gives the optional ones (a callable is a factory, e.g. list). _hidden fields stay out of
+    repr (passwords, file contents).
     """
 
     __slots__ = ()
+    _defaults: dict = {}
     _hidden = ()
+
+    def __init__(self, *args, **kwargs):
+        names = self.__slots__
+        if len(args) > len(names):
+            raise TypeError(f"{type(self).__name__}() takes at most {len(names)} arguments")
+        values = dict(zip(names, args))
+        for name, value in kwargs.items():
+            if name not in names or name in values:
+                raise TypeError(f"{type(self).__name__}() got an unexpected or repeated argument '{name}'")
+            values[name] = value
+        for name in names:
+            if name not in values:
+                if name not in self._defaults:
+                    raise TypeError(f"{type(self).__name__}() is missing argument '{name}'")
+                default = self._defaults[name]
+                values[name] = default() if callable(default) else default
+            setattr(self, name, values[name])
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__ if name not in self._hidden)
@@ -111,24 +130,10 @@ class Truststore(Record):
 
     __slots__ = ("path", "store_type", "entries", "integrity_verified", "exists", "has_secret_keys", "opaque", "raw")
     _hidden = ("raw",)
-
-    def __init__(self, path: str | None, store_type: str, entries: dict, integrity_verified: bool = True,
-                 exists: bool = True, has_secret_keys: bool = False, opaque: str | None = None, raw: bytes | None = None):
-        self.path = path
-        self.store_type = store_type
-        self.entries = entries
-        self.integrity_verified = integrity_verified
-        self.exists = exists
-        self.has_secret_keys = has_secret_keys
-        self.opaque = opaque
-        self.raw = raw
+    _defaults = {"integrity_verified": True, "exists": True, "has_secret_keys": False, "opaque": None, "raw": None}
 
     def replace(self, **changes) -> "Truststore":
-        copy = Truststore(self.path, self.store_type, self.entries, self.integrity_verified, self.exists,
-                          self.has_secret_keys, self.opaque, self.raw)
-        for name, value in changes.items():
-            setattr(copy, name, value)
-        return copy
+        return Truststore(**dict({name: getattr(self, name) for name in self.__slots__}, **changes))
 
     def fingerprints(self) -> dict:
         return {alias: entry.sha256 for alias, entry in self.entries.items()}
@@ -349,29 +354,14 @@ class DesiredCertificate(Record):
     """
 
     __slots__ = ("alias", "state", "certificate", "source")
-
-    def __init__(self, alias: str, state: str = "present", certificate=None, source: str = "certificate"):
-        self.alias = alias
-        self.state = state
-        self.certificate = certificate
-        self.source = source
+    _defaults = {"state": "present", "certificate": None, "source": "certificate"}
 
 
 class Change(Record):
     """What a plan does to one alias. action: added, replaced, removed or unchanged."""
 
     __slots__ = ("alias", "action", "fingerprint", "previous_fingerprint", "certificate", "subject", "not_after", "status")
-
-    def __init__(self, alias: str, action: str, fingerprint: str | None, previous_fingerprint: str | None = None,
-                 certificate=None, subject: str | None = None, not_after: str | None = None, status: str | None = None):
-        self.alias = alias
-        self.action = action
-        self.fingerprint = fingerprint
-        self.previous_fingerprint = previous_fingerprint
-        self.certificate = certificate
-        self.subject = subject
-        self.not_after = not_after
-        self.status = status
+    _defaults = {"previous_fingerprint": None, "certificate": None, "subject": None, "not_after": None, "status": None}
 
     def result(self) -> dict:
         return {
@@ -387,10 +377,6 @@ class Change(Record):
 
 class Plan(Record):
     __slots__ = ("changes", "warnings")
-
-    def __init__(self, changes: list, warnings: list):
-        self.changes = changes
-        self.warnings = warnings
 
     @property
     def changed(self) -> bool:
@@ -522,17 +508,7 @@ def apply_plan(store: Truststore, plan: Plan) -> Truststore:
 
 class ConvergeResult(Record):
     __slots__ = ("path", "store_type", "plan", "before", "changed", "created", "backup_file", "role")
-
-    def __init__(self, path: str, store_type: str, plan: Plan, before: Truststore, changed: bool, created: bool = False,
-                 backup_file: str | None = None, role: str = "truststore"):
-        self.path = path
-        self.store_type = store_type
-        self.plan = plan
-        self.before = before
-        self.changed = changed
-        self.created = created
-        self.backup_file = backup_file
-        self.role = role
+    _defaults = {"created": False, "backup_file": None, "role": "truststore"}
 
     def diff(self) -> dict:
         diff = self.plan.diff(self.before)
@@ -545,14 +521,7 @@ class StoreTarget(Record):
 
     __slots__ = ("path", "password", "store_type", "role", "desired")
     _hidden = ("password",)
-
-    def __init__(self, path: str, password: str | None, store_type: str = "auto", role: str = "truststore",
-                 desired: list | None = None):
-        self.path = path
-        self.password = password
-        self.store_type = store_type
-        self.role = role
-        self.desired = desired if desired is not None else []
+    _defaults = {"store_type": "auto", "role": "truststore", "desired": list}
 
 
 def converge_truststores(
