@@ -10,6 +10,8 @@ Java's modified UTF-8. pyjks is used only for JCEKS stores that hold secret keys
 which are then read-only. PKCS12 is read through cryptography plus a walk of the unencrypted bags (where Java
 keeps key entries), and written through cryptography's serialize_java_truststore, which adds the attribute Java
 needs to see a trusted entry; a PKCS12 store holding anything but trusted certificates is never rewritten.
+The PKCS12 code (_pkcs12) and the pyjks reader (_jceks) are imported only when such a store comes: a module compiles
+its module_utils on every run, so code a task does not use still costs it.
 
 Aliases follow Java: case-insensitive, kept lower-case.
 """

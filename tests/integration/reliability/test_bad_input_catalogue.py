@@ -791,7 +791,7 @@ def setup_info_store_holding_a_malformed_certificate(d, ctx):
     return {"path": path, "password": PW}
 
 
-BUG_NUL = None  # fixed: _truststore refuses a NUL in a PKCS12 password as a wrong password
+BUG_NUL = None  # fixed: _pkcs12 refuses a NUL in a PKCS12 password as a wrong password
 
 
 @case(G_BUGS, "store-pkcs12-password-with-a-nul", EC, r"truststore {d}/store\.pkcs12: wrong password", bug=BUG_NUL)

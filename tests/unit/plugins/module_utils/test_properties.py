@@ -264,11 +264,6 @@ test_der_reader_never_contradicts_cryptography, test_der_reader_never_contradict
     twins(mutated(SAMPLE_DERS + EXTENSION_DERS), examples=400)(_der_reader_never_contradicts_cryptography)
 
 
-BUG_SUBJECT = ("BUG: plugins/module_utils/_certificates.py parse_certificates accepts a certificate whose DER loads but "
-               "whose subject/issuer does not decode (cryptography parses names lazily); certificate_facts then raises "
-               "ValueError ('error parsing asn1 value'), which no module catches")
-
-
 def _accepted_certificates_can_be_described(data):
     found = _our_errors_only(lambda: certs.parse_certificates(data, "the input")) or []
     for cert in found:
@@ -391,19 +386,9 @@ test_certificate_sets_round_trip_through_every_store_type, test_certificate_sets
           examples=40)(_certificate_sets_round_trip)
 
 
-BUG_NUL = ("BUG: plugins/module_utils/_truststore.py _parse_pkcs12 passes the password to cryptography's load_pkcs12, "
-           "which panics (pyo3_runtime.PanicException, a BaseException no handler catches) on a password holding a NUL "
-           "character: reading a PKCS12 store with such a password crashes instead of failing as a wrong password")
-
-
 def test_a_pkcs12_password_with_a_nul_is_our_error():
     with pytest.raises(ApimCertificatesError):
         ts.parse_truststore(SAMPLE_STORES["PKCS12"], "Pr0perty\x00-pw", "auto", "/x/store.p12")
-
-
-BUG_PKCS12_ALIAS = ("BUG: plugins/module_utils/_truststore.py _parse_pkcs12 takes aliases from cryptography's friendly_name, "
-                    "which is None for a friendly name outside the Basic Multilingual Plane (cryptography writes it as "
-                    "UTF-16 with surrogates): the entry comes back as 'unnamed-1', and every run adds the certificate again")
 
 
 def test_pkcs12_refuses_an_alias_outside_the_bmp(scratch):
