@@ -105,7 +105,8 @@ def manage(requests: list, options: Options, *, path=None, password=None, store_
         targets = [StoreTarget(path, password, store_type, desired=[i for r in resolved for i in r.desired])]
         config = None
     else:
-        from ansible_collections.apim.certificates.plugins.module_utils._gateway import resolve_gateway, store_targets  # pylint: disable=import-outside-toplevel
+        # pylint: disable-next=import-outside-toplevel
+        from ansible_collections.apim.certificates.plugins.module_utils._gateway import resolve_gateway, store_targets
 
         config = resolve_gateway(apim_home)
         targets = store_targets(config, [(r.host, r.port, r.desired) for r in resolved], password, store_type)
