@@ -48,6 +48,11 @@ class TaskResult(dict):
         return bool(self.get("changed"))
 
 
+def playbook_flags(check: bool = False, diff: bool = False, verbosity: int = 0) -> list:
+    """ansible-playbook's --check, --diff and -v... options."""
+    return (["--check"] if check else []) + (["--diff"] if diff else []) + (["-" + "v" * verbosity] if verbosity else [])
+
+
 def run_module(tmp_path, module: str, args: dict, *, check: bool = False, diff: bool = False, verbosity: int = 0) -> TaskResult:
     """Run one task of module with args on localhost; return its result (never raises on task failure)."""
     result, _output = run_module_raw(tmp_path, module, args, check=check, diff=diff, verbosity=verbosity)
@@ -63,13 +68,7 @@ def run_module_raw(tmp_path, module: str, args: dict, *, check=False, diff=False
     }]
     book = tmp_path / f"play-{os.getpid()}-{id(args)}.yml"
     book.write_text(yaml.safe_dump(playbook, sort_keys=False))
-    cmd = [os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local", str(book)]
-    if check:
-        cmd.append("--check")
-    if diff:
-        cmd.append("--diff")
-    if verbosity:
-        cmd.append("-" + "v" * verbosity)
+    cmd = [os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local", str(book), *playbook_flags(check, diff, verbosity)]
     results = tmp_path / f"results-{os.getpid()}-{id(args)}.jsonl"
     env = _env(tmp_path)
     env["APIM_TEST_RESULTS"] = str(results)

@@ -38,10 +38,17 @@ def https_server(cert, key, chain=()):
         context.load_cert_chain(cert_file, key_file)
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         server.socket = context.wrap_socket(server.socket, server_side=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield server.server_address[1]
-        finally:
-            server.shutdown()
-            server.server_close()
+        with serving(server) as port:
+            yield port
+
+
+@contextlib.contextmanager
+def serving(server):
+    """Run an http.server server in a thread for the block; yields its port, then shuts it down."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -9,7 +9,6 @@ import os
 import shutil
 import socket
 import textwrap
-import threading
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -19,6 +18,7 @@ from cryptography.x509.oid import NameOID
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
 from tests.support.gateway import profile_xml
 from tests.support.pki import der, make_cert, pem
+from tests.support.servers import serving
 
 SECURITY = os.path.join("repository", "resources", "security")
 
@@ -186,11 +186,5 @@ class _Plain(http.server.BaseHTTPRequestHandler):
 @contextlib.contextmanager
 def plain_http_server():
     """An HTTP (not HTTPS) server on 127.0.0.1; yields its port."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Plain)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Plain)) as port:
+        yield port

@@ -28,7 +28,7 @@ import time
 import pytest
 import yaml
 
-from tests.support.ansible import BIN, TaskResult, _env
+from tests.support.ansible import BIN, TaskResult, _env, playbook_flags
 
 LONG = os.environ.get("APIM_LONG_TESTS") == "1"
 
@@ -85,13 +85,7 @@ def run_plays(workdir, plays: list, *, inventory: dict | None = None, check=Fals
         with open(inventory_file, "w", encoding="utf-8") as handle:
             handle.write(yaml.safe_dump(inventory, sort_keys=False))
         inventory_arg = ["-i", inventory_file]
-    cmd = [*prefix, os.path.join(BIN, "ansible-playbook"), *inventory_arg, book]
-    if check:
-        cmd.append("--check")
-    if diff:
-        cmd.append("--diff")
-    if verbosity:
-        cmd.append("-" + "v" * verbosity)
+    cmd = [*prefix, os.path.join(BIN, "ansible-playbook"), *inventory_arg, book, *playbook_flags(check, diff, verbosity)]
     if forks:
         cmd += ["--forks", str(forks)]
     env = _env(WorkDir(workdir))
