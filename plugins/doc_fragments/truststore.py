@@ -28,8 +28,11 @@ options:
     type: str
     default: auto
 requirements:
-  - cryptography >= 45.0.0 (on the managed node)
-  - pyjks (on the managed node, for JKS and JCEKS stores)
+  - cryptography >= 3.4.8 on the managed node (reading PKCS12 stores needs >= 36.0.0, writing them >= 45.0.0;
+    JKS and JCEKS work with every version). See docs/managed-nodes.md for the OS package of each distribution.
+  - tomlkit >= 0.9.2 on the managed node in gateway mode (O(apim_home)); on Python 3.11+ the standard library
+    reads deployment.toml when tomlkit is absent.
+  - pyjks, only to read a JCEKS store that holds secret keys.
 notes:
   - No JRE or keytool is needed on the managed node.
   - Aliases are case-insensitive, as in Java, and are stored and reported in lower case.

@@ -33,7 +33,7 @@ def _x509():
     try:
         from cryptography import x509  # pylint: disable=import-outside-toplevel
     except ImportError as exc:
-        raise CertificateError(f"the Python library cryptography (>= 45.0.0) is required and cannot be imported: {exc}") from None
+        raise CertificateError(f"the Python library cryptography (>= 3.4.8) is required and cannot be imported: {exc}") from None
     return x509
 
 
@@ -112,8 +112,10 @@ class CertificateInfo:
     @classmethod
     def from_x509(cls, cert, der: bytes | None = None) -> "CertificateInfo":
         """From a cryptography Certificate (one _load_der_certificate accepted)."""
+        from ansible_collections.apim.certificates.plugins.module_utils import _compat  # pylint: disable=import-outside-toplevel
+
         return cls(der if der is not None else certificate_der(cert), cert.subject.rfc4514_string(),
-                   cert.issuer.rfc4514_string(), cert.not_valid_before_utc, cert.not_valid_after_utc)
+                   cert.issuer.rfc4514_string(), _compat.not_valid_before(cert), _compat.not_valid_after(cert))
 
 
 def certificate_info(cert) -> CertificateInfo:
@@ -290,7 +292,9 @@ def iso_utc(moment: datetime.datetime) -> str:
 def validity_status(cert, now: datetime.datetime | None = None) -> str:
     if isinstance(cert, CertificateInfo):
         return status_between(cert.not_before, cert.not_after, now)
-    return status_between(cert.not_valid_before_utc, cert.not_valid_after_utc, now)
+    from ansible_collections.apim.certificates.plugins.module_utils import _compat  # pylint: disable=import-outside-toplevel
+
+    return status_between(_compat.not_valid_before(cert), _compat.not_valid_after(cert), now)
 
 
 def status_between(not_before: datetime.datetime, not_after: datetime.datetime, now: datetime.datetime | None = None) -> str:

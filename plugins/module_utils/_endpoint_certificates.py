@@ -16,8 +16,8 @@ import collections
 
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils import _desired
-from ansible_collections.apim.certificates.plugins.module_utils._errors import CertificateError
-from ansible_collections.apim.certificates.plugins.module_utils._fileio import touch
+from ansible_collections.apim.certificates.plugins.module_utils._errors import CertificateError, FileWriteError
+from ansible_collections.apim.certificates.plugins.module_utils._fileio import touch, touch_problem
 from ansible_collections.apim.certificates.plugins.module_utils._truststore import Record, StoreTarget, converge_truststores
 
 
@@ -143,7 +143,11 @@ def manage(requests: list, options: Options, *, path=None, password=None, store_
         result["reload_within_ms"] = config.reload_within_ms
         result["touched"] = None
         if changed and options.reload:
-            if not check_mode:
+            if check_mode:
+                problem = touch_problem(config.sslprofiles_path)
+                if problem:
+                    raise FileWriteError(problem)
+            else:
                 touch(config.sslprofiles_path)
             result["touched"] = config.sslprofiles_path
     result["warnings"] = warnings

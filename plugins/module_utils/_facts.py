@@ -21,6 +21,7 @@ except ImportError:  # pragma: no cover - the modules report the missing library
     x509 = dsa = ec = ed448 = ed25519 = rsa = None
 
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
+from ansible_collections.apim.certificates.plugins.module_utils._compat import not_valid_after, not_valid_before
 from ansible_collections.apim.certificates.plugins.module_utils._errors import CertificateError
 
 
@@ -73,7 +74,7 @@ def pkcs7_certificates(der: bytes) -> list:
 
 def days_remaining(cert, now: datetime.datetime | None = None) -> int:
     now = now or datetime.datetime.now(datetime.timezone.utc)
-    return (cert.not_valid_after_utc - now) // datetime.timedelta(days=1)
+    return (not_valid_after(cert) - now) // datetime.timedelta(days=1)
 
 
 def _general_name(name) -> str:
@@ -173,8 +174,8 @@ def certificate_facts(cert, now: datetime.datetime | None = None, der: bytes | N
         "subject": subject,
         "issuer": subject if cert.issuer == cert.subject else cert.issuer.rfc4514_string(),
         "serial_number": serial,
-        "not_before": certs.iso_utc(cert.not_valid_before_utc),
-        "not_after": certs.iso_utc(cert.not_valid_after_utc),
+        "not_before": certs.iso_utc(not_valid_before(cert)),
+        "not_after": certs.iso_utc(not_valid_after(cert)),
         "status": certs.validity_status(cert, now),
         "days_remaining": days_remaining(cert, now),
         "fingerprints": {

@@ -25,6 +25,49 @@ import time
 from ansible_collections.apim.certificates.plugins.module_utils._errors import FileWriteError
 
 DEFAULT_NEW_FILE_MODE = 0o600
+# The files a gateway's security folder holds that a new store takes its owner from.
+_STORE_SUFFIXES = (".jks", ".jceks", ".p12", ".pfx", ".ks", ".keystore", ".truststore", ".xml")
+
+
+def _account(uid: int) -> str:
+    try:
+        import pwd  # pylint: disable=import-outside-toplevel
+
+        return pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        return f"uid {uid}"
+
+
+def _group(gid: int) -> str:
+    try:
+        import grp  # pylint: disable=import-outside-toplevel
+
+        return grp.getgrgid(gid).gr_name
+    except (ImportError, KeyError):
+        return f"gid {gid}"
+
+
+def running_account() -> str:
+    """The account this process runs as (what become / become_user gave the module)."""
+    return _account(os.geteuid())
+
+
+def _owner_of(path: str) -> str | None:
+    try:
+        return _account(os.stat(path).st_uid)
+    except OSError:
+        return None
+
+
+def denied(verb: str, what: str, path: str, owner_of: str | None = None) -> str:
+    """The message for a permission failure: the file, the account, and what to do."""
+    owner = _owner_of(owner_of or path) or _owner_of(os.path.dirname(os.path.abspath(path)))
+    account = running_account()
+    advice = "run the task with become: true (root)"
+    if owner and owner != account and owner != "root":
+        advice += f", or with become: true and become_user: {owner} (the account that owns it)"
+    owned = f" (owned by {owner})" if owner else ""
+    return f"cannot {verb} {what} {path}{owned}: permission denied for the account {account}; {advice}"
 
 # flock() locks belong to an open file description: a second flock() on another descriptor of the same
 # directory inside this process would wait for ever. Keep one lock per directory and count re-entries.
@@ -62,6 +105,8 @@ def lock_directory(directory: str, timeout: float = 300.0):
 
     try:
         fd = os.open(directory, os.O_RDONLY)
+    except PermissionError:
+        raise FileWriteError(denied("open (to lock it)", "directory", directory)) from None
     except OSError as exc:
         raise FileWriteError(f"cannot open directory {directory} to lock it: {exc.strerror}") from None
     try:
@@ -98,6 +143,8 @@ def read_bytes(path: str, what: str = "file") -> bytes:
         if os.path.islink(path):
             raise FileWriteError(f"{what} {path} is a dangling symbolic link") from None
         raise FileWriteError(f"{what} {path} does not exist") from None
+    except PermissionError:
+        raise FileWriteError(denied("read", what, path)) from None
     except OSError as exc:
         raise FileWriteError(f"cannot read {what} {path}: {exc.strerror}") from None
     if stat.S_ISDIR(st.st_mode):
@@ -105,6 +152,8 @@ def read_bytes(path: str, what: str = "file") -> bytes:
     try:
         with open(path, "rb") as handle:
             return handle.read()
+    except PermissionError:
+        raise FileWriteError(denied("read", what, path)) from None
     except OSError as exc:
         raise FileWriteError(f"cannot read {what} {path}: {exc.strerror}") from None
 
@@ -115,10 +164,56 @@ def backup_name(path: str) -> str:
     return f"{path}.{os.getpid()}.{stamp}~"
 
 
+def new_file_owner(directory: str) -> tuple | None:
+    """(uid, gid) a new file in directory gets: those of the folder's existing stores, else of the folder itself.
+
+    A gateway's files belong to the account the JVM runs as; a store created by a task run as root must not be
+    root's, or the gateway could not read it. None when this process cannot give files away (not root).
+    """
+    if not hasattr(os, "chown") or os.geteuid() != 0:
+        return None
+    counts: dict = {}
+    try:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.name.lower().endswith(_STORE_SUFFIXES) and entry.is_file(follow_symlinks=False):
+                    st = entry.stat(follow_symlinks=False)
+                    counts[(st.st_uid, st.st_gid)] = counts.get((st.st_uid, st.st_gid), 0) + 1
+        if counts:
+            return max(counts, key=lambda owner: counts[owner])
+        st = os.stat(directory)
+        return st.st_uid, st.st_gid
+    except OSError:
+        return None
+
+
+def write_problem(path: str, what: str = "file") -> str | None:
+    """Why write_atomic(path) would fail for lack of permission, else None. Writes nothing: check mode uses it
+    to report the failure the real run would hit."""
+    path = os.path.abspath(path)
+    target = os.path.realpath(path)
+    directory = os.path.dirname(target)
+    if not os.path.isdir(directory):
+        return f"directory {directory} does not exist"
+    effective = os.access in os.supports_effective_ids
+    if not os.access(directory, os.W_OK | os.X_OK | os.R_OK, effective_ids=effective):
+        return denied("write", what, path, owner_of=target if os.path.exists(target) else directory)
+    try:
+        st = os.stat(target)
+    except OSError:
+        return None
+    if os.geteuid() != 0 and st.st_uid != os.geteuid():
+        return denied("write", what, path) + " (only root or its owner can keep its owner when replacing it)"
+    if os.geteuid() != 0 and st.st_gid != os.getegid() and st.st_gid not in os.getgroups():
+        return denied("write", what, path) + f" (it belongs to group {_group(st.st_gid)}, which the account is not in)"
+    return None
+
+
 def write_atomic(path: str, data: bytes, *, backup: bool = False, new_mode: int = DEFAULT_NEW_FILE_MODE) -> str | None:
     """Replace path with data atomically. Returns the backup file's path, if one was made.
 
-    An existing file keeps its mode and (where permitted) owner and group; a new file gets new_mode.
+    An existing file keeps its mode, owner and group (the write is refused when they cannot be kept); a new file
+    gets new_mode and the owner and group of the folder's existing stores (see new_file_owner).
     On any failure the original file is untouched and the temp file is removed.
     """
     path = os.path.abspath(path)
@@ -128,17 +223,24 @@ def write_atomic(path: str, data: bytes, *, backup: bool = False, new_mode: int 
         st = os.stat(target)
     except FileNotFoundError:
         st = None
+    except PermissionError:
+        raise FileWriteError(denied("write", "file", path, owner_of=directory)) from None
     except OSError as exc:
         raise FileWriteError(f"cannot stat {path}: {exc.strerror}") from None
     if st is not None and stat.S_ISDIR(st.st_mode):
         raise FileWriteError(f"{path} is a directory, not a file")
     if not os.path.isdir(directory):
         raise FileWriteError(f"directory {directory} does not exist")
+    problem = write_problem(path)
+    if problem:
+        raise FileWriteError(problem)
 
     backup_file = None
     tmp_path = None
     try:
         fd, tmp_path = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory)
+    except PermissionError:
+        raise FileWriteError(denied("write", "file", path, owner_of=directory)) from None
     except OSError as exc:
         raise FileWriteError(f"cannot create a temporary file in {directory}: {exc.strerror}") from None
     try:
@@ -149,16 +251,23 @@ def write_atomic(path: str, data: bytes, *, backup: bool = False, new_mode: int 
                 os.fsync(handle.fileno())
             if st is not None:
                 os.chmod(tmp_path, stat.S_IMODE(st.st_mode))
-                if hasattr(os, "chown"):
-                    with contextlib.suppress(PermissionError):
-                        os.chown(tmp_path, st.st_uid, st.st_gid)
+                owner = (st.st_uid, st.st_gid)
             else:
                 os.chmod(tmp_path, new_mode)
+                owner = new_file_owner(directory)
+            if owner is not None and hasattr(os, "chown"):
+                tmp_st = os.stat(tmp_path)
+                if (tmp_st.st_uid, tmp_st.st_gid) != owner:
+                    os.chown(tmp_path, *owner)
             if backup and st is not None:
                 backup_file = backup_name(path)
                 shutil.copy2(target, backup_file)
+                if hasattr(os, "chown") and os.geteuid() == 0:
+                    os.chown(backup_file, st.st_uid, st.st_gid)
             os.replace(tmp_path, target)
             tmp_path = None
+        except PermissionError as exc:
+            raise FileWriteError(denied("write", "file", path) + f" ({exc.strerror}); the file was left as it was") from None
         except OSError as exc:
             reason = exc.strerror or str(exc)
             if exc.errno == errno.ENOSPC:
@@ -177,6 +286,20 @@ def write_atomic(path: str, data: bytes, *, backup: bool = False, new_mode: int 
     return backup_file
 
 
+def touch_problem(path: str) -> str | None:
+    """Why touch(path) would fail for lack of permission, else None (check mode)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if os.geteuid() in (0, st.st_uid):
+        return None
+    effective = os.access in os.supports_effective_ids
+    if os.access(path, os.W_OK, effective_ids=effective):
+        return None  # the time can be set to now, which is what the gateway needs
+    return denied("touch", "file", path)
+
+
 def touch(path: str) -> float:
     """Advance path's modification time (what the gateway's SSL profile watcher polls). Returns the new mtime."""
     try:
@@ -184,7 +307,16 @@ def touch(path: str) -> float:
         now = time.time()
         # The watcher compares timestamps; guarantee a strictly newer one even on coarse filesystems.
         new = max(now, before + 1.0)
-        os.utime(path, (new, new))
+        try:
+            os.utime(path, (new, new))
+        except PermissionError:
+            # Only the owner (or root) may set a given time; an account that may write the file may set "now".
+            if now <= before:
+                raise
+            os.utime(path, None)
+            new = os.stat(path).st_mtime
         return new
+    except PermissionError:
+        raise FileWriteError(denied("touch", "file", path)) from None
     except OSError as exc:
         raise FileWriteError(f"cannot touch {path}: {exc.strerror}") from None

@@ -17,6 +17,7 @@ import os
 import re
 import xml.etree.ElementTree as ET
 
+from ansible_collections.apim.certificates.plugins.module_utils._compat import MissingLibraryError, toml_values
 from ansible_collections.apim.certificates.plugins.module_utils._errors import CertificateError, GatewayConfigError
 from ansible_collections.apim.certificates.plugins.module_utils._fileio import read_bytes
 
@@ -153,21 +154,60 @@ def flatten(table, prefix: str = "") -> dict:
     return flat
 
 
-def load_toml(path: str):
-    """Parse deployment.toml with tomlkit (which keeps every byte for later edits)."""
-    if not HAS_TOMLKIT:
-        raise GatewayConfigError("the Python library tomlkit is required to read deployment.toml; install it with 'pip install tomlkit'")
+def _toml_text(path: str) -> str:
     data = read_bytes(path, "deployment.toml")
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise GatewayConfigError(f"{path} is not UTF-8 text (byte {exc.start})") from None
+
+
+def load_toml(path: str, text: str | None = None):
+    """Parse deployment.toml with tomlkit (which keeps every byte for later edits: ssl_profile needs it)."""
+    if not HAS_TOMLKIT:
+        raise MissingLibraryError("tomlkit", "0.9.2", f"editing {path}")
+    text = _toml_text(path) if text is None else text
     try:
         return tomlkit.parse(text)
     except tomlkit.exceptions.ParseError as exc:
         raise GatewayConfigError(f"{path} is not valid TOML: line {exc.line}, column {exc.col}: {_parse_reason(exc)}") from None
     except Exception as exc:  # noqa: BLE001 - tomlkit raises a few non-ParseError errors on odd input
         raise GatewayConfigError(f"{path} is not valid TOML: {exc}") from None
+
+
+def tomllib_module():
+    """The standard library's TOML reader (Python 3.11+), or None."""
+    try:
+        import tomllib  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        return None
+    return tomllib
+
+
+def toml_text_values(text: str, path: str, document=None) -> dict:
+    """The values of deployment.toml's text, as plain Python: the one reading of its values every module uses.
+
+    The standard library's tomllib (Python 3.11+) where the node has it: it follows the TOML specification
+    exactly, while tomlkit before 0.15.2 misreads some layouts (an array of tables split by other tables, as in
+    one of WSO2's own sample files). Else tomlkit's reading (document: tomlkit's parse of text, when the caller has
+    it). Syntax errors are reported as tomlkit reports them (line and column) where tomlkit is there.
+    """
+    if document is None and HAS_TOMLKIT:
+        document = load_toml(path, text)  # validates, with tomlkit's line/column messages
+    tomllib = tomllib_module()
+    if tomllib is None:
+        if document is None:
+            raise MissingLibraryError("tomlkit", "0.9.2", f"reading {path} (or Python 3.11+, whose tomllib reads it)")
+        return toml_values(document)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise GatewayConfigError(f"{path} is not valid TOML: {exc}") from None
+
+
+def read_toml_values(path: str) -> dict:
+    """deployment.toml's values as plain Python (see toml_text_values)."""
+    return toml_text_values(_toml_text(path), path)
 
 
 def _parse_reason(exc) -> str:
@@ -292,8 +332,7 @@ def resolve_gateway(apim_home: str) -> GatewayConfig:
     if not os.path.isdir(apim_home):
         raise GatewayConfigError(f"apim_home {apim_home} is not a directory")
     toml_path = os.path.join(apim_home, DEPLOYMENT_TOML)
-    document = load_toml(toml_path)
-    config = flatten(document.unwrap())
+    config = flatten(read_toml_values(toml_path))
     resolver = _Resolver(config, toml_path)
 
     trust_password, trust_protected = resolver.password("truststore.password")

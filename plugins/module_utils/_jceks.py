@@ -10,6 +10,7 @@ never rewritten.
 
 from __future__ import annotations
 
+from ansible_collections.apim.certificates.plugins.module_utils._compat import MissingLibraryError
 from ansible_collections.apim.certificates.plugins.module_utils._errors import TruststoreError
 from ansible_collections.apim.certificates.plugins.module_utils._truststore import (
     PRIVATE_KEY,
@@ -30,9 +31,7 @@ def _pyjks():
         try:
             import jks  # pylint: disable=import-outside-toplevel
         except ImportError:
-            raise TruststoreError(
-                "the Python library pyjks is required to read JKS and JCEKS truststores; install it with 'pip install pyjks'"
-            ) from None
+            raise MissingLibraryError("pyjks", "20.0.0", "reading a JCEKS store that holds secret keys") from None
         _jks = jks
     return _jks
 

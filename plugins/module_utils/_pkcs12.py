@@ -12,13 +12,9 @@ trusted entry. Imported by _truststore only when a PKCS12 store comes, as it nee
 
 from __future__ import annotations
 
-try:
-    from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, NoEncryption, pkcs12
-except ImportError:  # pragma: no cover - the modules report the missing library (HAS_CRYPTOGRAPHY) before using this
-    BestAvailableEncryption = NoEncryption = pkcs12 = None
-
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils import _der
+from ansible_collections.apim.certificates.plugins.module_utils._compat import MissingLibraryError, pkcs12_reader, pkcs12_writer
 from ansible_collections.apim.certificates.plugins.module_utils._errors import TruststoreError
 from ansible_collections.apim.certificates.plugins.module_utils._truststore import (
     PRIVATE_KEY,
@@ -76,13 +72,39 @@ def _pkcs12_plain_bags(data: bytes) -> list:
     return bags
 
 
-def parse_pkcs12(data: bytes, password: str | None, what: str, path: str | None) -> Truststore:
+def _open_only(data: bytes, secret: bytes | None, what: str, path: str | None) -> Truststore:
+    """Check that a PKCS12 store opens with its password, on a cryptography too old to list it (< 36.0).
+
+    ssl_profile's validate_stores needs no more: a keystore or truststore that opens is one the gateway can load.
+    The store comes back opaque and without entries; it is never rewritten.
+    """
+    from cryptography.hazmat.primitives.serialization import pkcs12  # pylint: disable=import-outside-toplevel
+
+    try:
+        pkcs12.load_key_and_certificates(data, secret)
+    except ValueError:
+        raise TruststoreError(f"{what}: wrong password, or the PKCS12 data is corrupt") from None
+    except Exception as exc:  # noqa: BLE001 - unsupported PKCS12 algorithms
+        raise TruststoreError(f"{what}: cannot read this PKCS12 store ({type(exc).__name__}: {exc})") from None
+    return Truststore(path, "PKCS12", {}, integrity_verified=True,
+                      opaque="it was only opened: listing a PKCS12 store needs cryptography >= 36.0.0")
+
+
+def parse_pkcs12(data: bytes, password: str | None, what: str, path: str | None, open_only: bool = False) -> Truststore:
+    """The entries of a PKCS12 store. open_only: the caller only needs to know that it opens with password
+    (works on every cryptography; the result then has no entries when cryptography cannot list them)."""
     length = certs._der_element_length(data)  # pylint: disable=protected-access
     if length is None or length != len(data):
         raise TruststoreError(f"{what} is corrupt or truncated (PKCS12: the DER structure does not span the file)")
     if password is not None and "\x00" in password:
         raise TruststoreError(f"{what}: wrong password (a PKCS12 password cannot contain a NUL character)")
     secret = password.encode("utf-8") if password is not None else None
+    try:
+        pkcs12 = pkcs12_reader()
+    except MissingLibraryError:
+        if open_only and password is not None:
+            return _open_only(data, secret, what, path)
+        raise
     try:
         bundle = pkcs12.load_pkcs12(data, secret)
     except ValueError:
@@ -140,6 +162,9 @@ def serialize_pkcs12(store: Truststore, password: str) -> bytes:
         raise TruststoreError(f"{describe(store.path)} is not rewritten: {store.opaque}")
     if "\x00" in password:
         raise TruststoreError(f"{describe(store.path)}: a PKCS12 password cannot contain a NUL character")
+    pkcs12 = pkcs12_writer()
+    from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, NoEncryption  # pylint: disable=import-outside-toplevel
+
     bags = []
     for alias, entry in store.entries.items():
         if any(ord(char) > 0xFFFF for char in alias):

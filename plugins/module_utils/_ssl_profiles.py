@@ -37,14 +37,16 @@ from ansible_collections.apim.certificates.plugins.module_utils._errors import (
     GatewayConfigError,
     TruststoreError,
 )
-from ansible_collections.apim.certificates.plugins.module_utils._fileio import locked, read_bytes, touch, write_atomic
+from ansible_collections.apim.certificates.plugins.module_utils._fileio import locked, read_bytes, touch, write_atomic, write_problem
 from ansible_collections.apim.certificates.plugins.module_utils._gateway import (
     DEFAULTS,
     DEPLOYMENT_TOML,
     MIN_INTERVAL_MS,
     SECURITY_DIR,
     flatten,
+    tomllib_module,
     load_toml,
+    toml_text_values,
     resolve_location,
 )
 
@@ -468,8 +470,27 @@ def _render_key(path: tuple) -> str:
         if re.fullmatch(r"[A-Za-z0-9_-]+", part):
             parts.append(part)
         else:
-            parts.append(tomlkit.item(part).as_string())
+            parts.append(toml_basic_string(part))
     return ".".join(parts)
+
+
+_TOML_ESCAPES = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+
+
+def toml_basic_string(value: str) -> str:
+    """value as a TOML basic string ("..."), every control character escaped.
+
+    Written here rather than by tomlkit.item(): tomlkit before 0.11 leaves control characters unescaped, which
+    makes invalid TOML (the edit is then refused by the re-parse check, but a valid request should not be)."""
+    out = []
+    for char in value:
+        if char in _TOML_ESCAPES:
+            out.append(_TOML_ESCAPES[char])
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            out.append(f"\\u{ord(char):04X}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
 
 
 def _render_like(raw: str | None, value):
@@ -483,7 +504,7 @@ def _render_like(raw: str | None, value):
         if raw is not None and raw.startswith("'") and not raw.startswith("'''") and "'" not in value \
                 and not re.search(r"[\x00-\x1f\x7f]", value):
             return value, f"'{value}'"
-        return value, tomlkit.item(value).as_string()
+        return value, toml_basic_string(value)
     return value, str(value)
 
 
@@ -865,17 +886,24 @@ class Current:
 
     @classmethod
     def load_toml(cls, request: Request) -> "Current":
-        if not HAS_TOMLKIT:
-            raise GatewayConfigError("the Python library tomlkit is required; install it with 'pip install tomlkit'")
         path = request.deployment_toml
         if request.apim_home is not None and not os.path.isdir(request.apim_home):
             raise GatewayConfigError(f"apim_home {os.path.abspath(request.apim_home)} is not a directory")
         data = read_bytes(path, "deployment.toml")
-        document = load_toml(path)
-        text = data.decode("utf-8")
-        if document.as_string() != text:
-            raise GatewayConfigError(f"{path}: tomlkit cannot reproduce this file byte for byte; ssl_profile leaves it alone")
-        current = cls(path, data, text, document.unwrap(), request.home, request.live)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise GatewayConfigError(f"{path} is not UTF-8 text (byte {exc.start})") from None
+        document = load_toml(path, text)
+        values = toml_text_values(text, path, document)
+        if document.as_string() != text and tomllib_module() is None:
+            # the values came from tomlkit's reading of the file: they are only trustworthy where it reproduces it
+            raise GatewayConfigError(
+                f"{path}: tomlkit cannot reproduce this file byte for byte (tomlkit {getattr(tomlkit, '__version__', '')}; "
+                "before 0.15.2 it misreads an array of tables split by other tables); ssl_profile leaves the file "
+                "alone. Install tomlkit >= 0.15.2 on the node for this file"
+            )
+        current = cls(path, data, text, values, request.home, request.live)
         if request.live:
             current.sslprofiles_path = current.resolve_sslprofiles_path(request)
         return current
@@ -1204,13 +1232,12 @@ def _prune(value):
 def _verify(new_text: str, expected: dict, source: str) -> dict:
     """Parse the new text; it must hold exactly the expected values (owned keys changed, nothing else)."""
     try:
-        document = tomlkit.parse(new_text)
+        values = toml_text_values(new_text, source, tomlkit.parse(new_text))
     except Exception as exc:  # noqa: BLE001 - any parse failure means the edit is wrong
         raise SslProfileError(
             f"{source}: the planned edit would not be valid TOML ({type(exc).__name__}); nothing was written. "
             "Please report this with the layout of the file's [keystore] and [[keystore.ssl_profile.custom]] tables"
         ) from None
-    values = document.unwrap()
     if not _equal_values(_prune(values), _prune(expected)):
         raise SslProfileError(
             f"{source}: the planned edit would change more than the SSL profile keys; nothing was written. "
@@ -1282,7 +1309,8 @@ def validate_stores(plan: Plan) -> list:
             warnings.append(f"validate_stores: {check.what} ({path}) was not opened: type '{check.store_type}' is not JKS, JCEKS or PKCS12")
             continue
         try:
-            store = load_truststore(path, check.password, "auto", kind="keystore" if "keystore" in check.what else "truststore")
+            store = load_truststore(path, check.password, "auto", kind="keystore" if "keystore" in check.what else "truststore",
+                                    open_only=True)
         except TruststoreError as exc:
             raise SslProfileError(f"validate_stores: {check.what} cannot be opened: {exc}; nothing was written") from None
         if declared not in ("auto", store.store_type):
@@ -1386,6 +1414,12 @@ def converge(request: Request, *, check_mode: bool = False, backup: bool = False
         warnings = []
         if plan.changed and request.validate_stores:
             warnings = validate_stores(plan)
+        # what the real run would write must be writable by this account: checked first, in check mode too
+        for changed, path, what in ((plan.toml_changed, current.deployment_toml, "deployment.toml"),
+                                    (plan.xml_changed, current.sslprofiles_path, "sslprofiles.xml")):
+            problem = write_problem(path, what) if changed else None
+            if problem:
+                raise GatewayConfigError(problem)
         if check_mode or not plan.changed:
             outcome = Outcome(plan, list(plan.warnings))
         else:

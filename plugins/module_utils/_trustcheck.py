@@ -17,6 +17,7 @@ import datetime
 import ipaddress
 
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
+from ansible_collections.apim.certificates.plugins.module_utils._compat import verify_issued_by
 from ansible_collections.apim.certificates.plugins.module_utils._facts import certificate_facts
 
 try:
@@ -41,7 +42,7 @@ def _issued_by(cert, issuer) -> bool:
     if cert.issuer != issuer.subject:
         return False
     try:
-        cert.verify_directly_issued_by(issuer)
+        verify_issued_by(cert, issuer)
     except Exception:  # noqa: BLE001 - wrong signature or unsupported algorithm: not the issuer
         return False
     return True

@@ -29,9 +29,10 @@ from ansible_collections.apim.certificates.plugins.module_utils import _certific
 from ansible_collections.apim.certificates.plugins.module_utils._errors import (
     ApimCertificatesError,
     CertificateError,
+    FileWriteError,
     TruststoreError,
 )
-from ansible_collections.apim.certificates.plugins.module_utils._fileio import lock_directory, read_bytes, write_atomic
+from ansible_collections.apim.certificates.plugins.module_utils._fileio import lock_directory, read_bytes, write_atomic, write_problem
 
 STORE_TYPES = ("JKS", "JCEKS", "PKCS12")
 TRUSTED_CERT = "trustedCertEntry"
@@ -159,8 +160,10 @@ def describe(path: str | None, kind: str = "truststore") -> str:
 
 
 def parse_truststore(data: bytes, password: str | None, store_type: str = "auto", path: str | None = None,
-                     kind: str = "truststore") -> Truststore:
-    """Parse a store's bytes. password None skips JKS/JCEKS integrity checking (read-only use)."""
+                     kind: str = "truststore", open_only: bool = False) -> Truststore:
+    """Parse a store's bytes. password None skips JKS/JCEKS integrity checking (read-only use).
+
+    open_only: the caller only needs to know that the store opens with password (see _pkcs12.parse_pkcs12)."""
     what = describe(path, kind)
     declared = normalize_store_type(store_type)
     if not data:
@@ -176,7 +179,7 @@ def parse_truststore(data: bytes, password: str | None, store_type: str = "auto"
     if found == "PKCS12":
         from ansible_collections.apim.certificates.plugins.module_utils._pkcs12 import parse_pkcs12  # pylint: disable=import-outside-toplevel
 
-        return parse_pkcs12(data, password, what, path)
+        return parse_pkcs12(data, password, what, path, open_only=open_only)
     return _parse_jks(data, password, found, what, path)
 
 
@@ -273,7 +276,7 @@ def _parse_jks(data: bytes, password: str | None, store_type: str, what: str, pa
 
 
 def load_truststore(path: str, password: str | None, store_type: str = "auto", missing_ok: bool = False,
-                    kind: str = "truststore") -> Truststore:
+                    kind: str = "truststore", open_only: bool = False) -> Truststore:
     """Load the store at path. With missing_ok, a missing file is an empty store of store_type (JKS for auto)."""
     declared = normalize_store_type(store_type)
     try:
@@ -282,7 +285,7 @@ def load_truststore(path: str, password: str | None, store_type: str = "auto", m
         if missing_ok and "does not exist" in str(exc):
             return Truststore(path, "JKS" if declared == "auto" else declared, {}, exists=False)
         raise TruststoreError(str(exc)) from None
-    store = parse_truststore(data, password, declared, path, kind)
+    store = parse_truststore(data, password, declared, path, kind, open_only=open_only)
     store.raw = data
     return store
 
@@ -561,6 +564,12 @@ def converge_truststores(
             results.append(result)
             if plan.changed:
                 pending.append((result, serialize_truststore(apply_plan(store, plan), target.password)))
+        # Every store this run would write must be writable by this account, checked before anything is written,
+        # in check mode too: an audit must report the failure the real run would hit.
+        for result, _data in pending:
+            problem = write_problem(result.path, "truststore")
+            if problem:
+                raise FileWriteError(problem)
         if check_mode:
             return results
         written = []

@@ -401,7 +401,7 @@ def main():
         add_file_common_args=True,
     )
     if not certs.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography>=45.0.0"), exception=certs.CRYPTOGRAPHY_IMPORT_ERROR)
+        module.fail_json(msg=missing_required_lib("cryptography>=3.4.8"), exception=certs.CRYPTOGRAPHY_IMPORT_ERROR)
 
     params = module.params
     options = Options(

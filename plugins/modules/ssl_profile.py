@@ -178,8 +178,9 @@ options:
     type: bool
     default: false
 requirements:
-  - tomlkit (on the managed node)
-  - cryptography >= 45.0.0 and pyjks (on the managed node, for O(validate_stores))
+  - tomlkit >= 0.9.2 on the managed node.
+  - cryptography >= 3.4.8 on the managed node, for O(validate_stores) (validating a PKCS12 store needs >= 36.0.0).
+    See docs/managed-nodes.md for the OS package of each distribution.
 notes:
   - Passwords are never logged, returned or shown in a diff (every password value is masked as C(********)).
     Ansible also masks every occurrence of a C(no_log) value in the output, so a password such as V(wso2carbon)
@@ -384,9 +385,10 @@ def main():
         supports_check_mode=True,
     )
     if not HAS_TOMLKIT:
-        module.fail_json(msg=missing_required_lib("tomlkit"))
+        module.fail_json(msg=missing_required_lib("tomlkit>=0.9.2", reason="editing deployment.toml"))
     if module.params["validate_stores"] and not certs.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography>=45.0.0"), exception=certs.CRYPTOGRAPHY_IMPORT_ERROR)
+        module.fail_json(msg=missing_required_lib("cryptography>=3.4.8", reason="validate_stores"),
+                         exception=certs.CRYPTOGRAPHY_IMPORT_ERROR)
 
     try:
         request = Request.from_params(module.params)

@@ -92,3 +92,59 @@ def sha256(cert) -> str:
 def expired_cert(cn: str = "expired.test"):
     now = datetime.datetime.now(UTC)
     return make_cert(cn, not_before=now - datetime.timedelta(days=400), not_after=now - datetime.timedelta(days=1))
+
+
+def _der_tlv(tag: int, body: bytes) -> bytes:
+    length = len(body)
+    if length < 0x80:
+        return bytes([tag, length]) + body
+    size = (length.bit_length() + 7) // 8
+    return bytes([tag, 0x80 | size]) + length.to_bytes(size, "big") + body
+
+
+def pkcs7_bundle(certs: list, encoding=serialization.Encoding.PEM) -> bytes:
+    """A certificates-only PKCS#7 bundle, as `openssl crl2pkcs7 -nocrl` makes one.
+
+    cryptography's pkcs7.serialize_certificates (37.0) where the test runs on such a version; else the same
+    degenerate SignedData built here, so the tests also run on the oldest cryptography the collection supports.
+    """
+    from cryptography.hazmat.primitives.serialization import pkcs7  # pylint: disable=import-outside-toplevel
+
+    if hasattr(pkcs7, "serialize_certificates"):
+        return pkcs7.serialize_certificates(list(certs), encoding)
+    oid_signed_data = bytes.fromhex("06092a864886f70d010702")
+    oid_data = bytes.fromhex("06092a864886f70d010701")
+    signed = _der_tlv(0x30, b"".join([
+        bytes.fromhex("020101"),  # version 1
+        _der_tlv(0x31, b""),  # digestAlgorithms: none
+        _der_tlv(0x30, oid_data),  # encapContentInfo without content
+        _der_tlv(0xA0, b"".join(der(c) for c in certs)),  # [0] certificates
+        _der_tlv(0x31, b""),  # signerInfos: none
+    ]))
+    data = _der_tlv(0x30, oid_signed_data + _der_tlv(0xA0, signed))
+    if encoding == serialization.Encoding.DER:
+        return data
+    import base64  # pylint: disable=import-outside-toplevel
+
+    body = base64.encodebytes(data).replace(b"\n", b"")
+    lines = b"\n".join(body[i:i + 64] for i in range(0, len(body), 64))
+    return b"-----BEGIN PKCS7-----\n" + lines + b"\n-----END PKCS7-----\n"
+
+
+def not_valid_before(cert) -> datetime.datetime:
+    """The start of validity, aware UTC, on every cryptography version the collection supports."""
+    return getattr(cert, "not_valid_before_utc", None) or cert.not_valid_before.replace(tzinfo=UTC)
+
+
+def not_valid_after(cert) -> datetime.datetime:
+    return getattr(cert, "not_valid_after_utc", None) or cert.not_valid_after.replace(tzinfo=UTC)
+
+
+def cryptography_has(feature: str) -> bool:
+    """Whether the test's cryptography has feature (see plugins/module_utils/_compat.py)."""
+    from cryptography.hazmat.primitives.serialization import pkcs12  # pylint: disable=import-outside-toplevel
+
+    return {
+        "pkcs12_read": hasattr(pkcs12, "load_pkcs12"),
+        "pkcs12_write": hasattr(pkcs12, "serialize_java_truststore"),
+    }[feature]

@@ -6,13 +6,12 @@ import datetime
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509.oid import NameOID
 
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils._errors import CertificateError
 from ansible_collections.apim.certificates.plugins.module_utils._facts import certificate_facts
-from tests.support.pki import der, expired_cert, key_pem, make_cert, pem, sha256
+from tests.support.pki import der, expired_cert, key_pem, make_cert, pem, pkcs7_bundle, sha256
 
 LEAF, LEAF_KEY = make_cert("leaf.test", sans=["leaf.test", "127.0.0.1"])
 OTHER, _unused_key = make_cert("other.test", key_kind="ec")
@@ -26,7 +25,7 @@ def _csr_pem(key) -> str:
 
 
 def _pkcs7(*items, encoding=serialization.Encoding.PEM) -> bytes:
-    return pkcs7.serialize_certificates(list(items), encoding)
+    return pkcs7_bundle(list(items), encoding)
 
 
 @pytest.mark.parametrize(

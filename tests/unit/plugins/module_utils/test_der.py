@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils import _der
-from tests.support.pki import der, expired_cert, make_cert
+from tests.support.pki import der, expired_cert, make_cert, not_valid_after, not_valid_before
 
 UTC = datetime.timezone.utc
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "..", "shared", "fixtures", "wso2")
@@ -39,14 +39,16 @@ def judged(data: bytes):
     if summary is not None:
         cert = certs._load_der_certificate(data)  # pylint: disable=protected-access  # raises if cryptography refuses
         assert summary == (cert.subject.rfc4514_string(), cert.issuer.rfc4514_string(),
-                           cert.not_valid_before_utc, cert.not_valid_after_utc)
+                           not_valid_before(cert), not_valid_after(cert))
     return summary
 
 
 def test_short_names_and_length_limits_are_cryptographys():
     # If a cryptography release changes how it writes names, this fails before any user sees two spellings.
     assert _der.NAME_SHORT_FORMS == {oid.dotted_string: short for oid, short in crypto_name._NAMEOID_TO_NAME.items()}  # pylint: disable=protected-access
-    assert _der._LENGTH_LIMITS == {oid.dotted_string: limits for oid, limits in crypto_name._NAMEOID_LENGTH_LIMIT.items()}  # pylint: disable=protected-access
+    limits = getattr(crypto_name, "_NAMEOID_LENGTH_LIMIT", None)  # cryptography < 35 checks no lengths: _der defers anyway
+    if limits is not None:
+        assert _der._LENGTH_LIMITS == {oid.dotted_string: limits for oid, limits in limits.items()}  # pylint: disable=protected-access
 
 
 def _bundle_ders(path: str) -> list:
@@ -95,14 +97,18 @@ def test_backend_certificates_take_the_fast_path():
     ("#hash", r"\#hash"),
     (" lead", r"\ lead"),
     ("trail ", r"trail\ "),
-    (" ", "\\ "),
+    (" ", None),  # written differently by cryptography versions: _der defers
     ('q"<>;\\', r'q\"\<\>\;\\'),
     ("nul\x00", r"nul\00"),
     ("müller Ω", "müller Ω"),
 ])
 def test_rfc4514_escaping(value, written):
     cert = _cert(x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, value), x509.NameAttribute(NameOID.COMMON_NAME, "x")]))
-    assert judged(der(cert))[0] == f"CN=x,O={written}"
+    summary = judged(der(cert))
+    if written is None:
+        assert summary is None
+    else:
+        assert summary[0] == f"CN=x,O={written}"
 
 
 def test_outside_its_scope_it_defers_to_cryptography():
