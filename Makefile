@@ -29,7 +29,10 @@ export ANSIBLE_REMOTE_TEMP := $(BUILD)/tmp/ansible-remote
 export ANSIBLE_RETRY_FILES_ENABLED := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv collection unit integration interop sanity sanity-matrix changelog-lint lint docs docs-check molecule bench reliability-long test demo clean
+FLOOR_VENV := $(BUILD)/floor-venv
+FLOOR_STAMP := $(FLOOR_VENV)/.stamp
+
+.PHONY: help venv collection unit unit-floor node-python integration interop sanity sanity-matrix changelog-lint lint docs docs-check molecule bench reliability-long test demo clean
 
 help:
 	@echo 'Targets:'
@@ -38,6 +41,8 @@ help:
 	@echo '  unit            pytest tests/unit          (PYTEST_ARGS=...)'
 	@echo '  integration     pytest tests/integration   (PYTEST_ARGS=...)'
 	@echo '  interop         pytest tests/interop       (PYTEST_ARGS=...)'
+	@echo '  unit-floor      tests/unit on the oldest node libraries claimed (cryptography 3.4.8, tomlkit 0.9.2)'
+	@echo '  node-python     vermin: the node-side code (modules, module_utils) needs no Python newer than 3.8'
 	@echo '  sanity          ansible-test sanity --venv on a copy in build/sanity (SANITY_ARGS=...)'
 	@echo '  sanity-matrix   sanity again with the newest ansible-core on Python 3.13/3.12 (after the default one)'
 	@echo '  lint            ansible-lint --profile production on the role, the demo and the example inventory'
@@ -90,13 +95,29 @@ integration: venv collection
 interop: venv collection
 	$(call pytest,tests/interop)
 
+# The library floor (docs/managed-nodes.md): the unit tests again, on the oldest libraries the collection claims for
+# managed nodes. Python's own is used, so this is also the node Python check where only one Python exists.
+$(FLOOR_STAMP): requirements-floor.txt
+	@rm -rf "$(FLOOR_VENV)"; echo "creating $(FLOOR_VENV)"; $(PYTHON) -m venv "$(FLOOR_VENV)"
+	"$(FLOOR_VENV)/bin/python" -m pip install --quiet -r requirements-floor.txt
+	@touch "$@"
+
+unit-floor: collection $(FLOOR_STAMP)
+	@"$(FLOOR_VENV)/bin/python" -c 'import cryptography, tomlkit; print("library floor: cryptography", cryptography.__version__, "tomlkit", tomlkit.__version__)'
+	"$(FLOOR_VENV)/bin/python" -m pytest -rs -p no:cacheprovider -o addopts= -n 0 $(PYTEST_ARGS) tests/unit
+
+# Node-side code must run on Python 3.8 (ansible-core 2.18/2.19's floor for managed nodes). No CPython 3.8 can be
+# installed here, so this is checked statically with vermin (see docs/managed-nodes.md).
+node-python: venv
+	"$(VENV)/bin/vermin" --target=3.8- --violations --no-tips plugins/modules plugins/module_utils
+
 sanity: venv
 	"$(VPY)" hack/sanity.py $(SANITY_ARGS)
 
 changelog-lint: venv
 	"$(VENV)/bin/antsibull-changelog" lint
 
-test: venv collection unit integration interop sanity sanity-matrix changelog-lint lint docs-check
+test: venv collection node-python unit unit-floor integration interop sanity sanity-matrix changelog-lint lint docs-check
 	@echo 'make test: all steps passed'
 
 # --- demo ------------------------------------------------------------------------------------------

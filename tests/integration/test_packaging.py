@@ -64,6 +64,6 @@ def test_execution_environment_build_context(tmp_path):
                              "--context", str(context)], capture_output=True, text=True, check=False, timeout=300, cwd=ROOT)
     assert create.returncode == 0, create.stdout + create.stderr
     requirements = (context / "_build" / "requirements.txt").read_text()
-    assert "cryptography" in requirements and "pyjks" in requirements and "tomlkit" in requirements
+    assert "cryptography" in requirements and "tomlkit" in requirements
     assert "gcc" in (context / "_build" / "bindep.txt").read_text()
     assert (context / "Dockerfile").exists() or (context / "Containerfile").exists()
