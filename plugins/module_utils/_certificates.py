@@ -146,6 +146,11 @@ def _load_der_certificate(der: bytes):
         cert.subject.rfc4514_string()
         cert.issuer.rfc4514_string()
         len(cert.extensions)
+        # cryptography before 35 parses the validity times lazily too (and refuses a malformed one only then)
+        from ansible_collections.apim.certificates.plugins.module_utils import _compat  # pylint: disable=import-outside-toplevel
+
+        _compat.not_valid_before(cert)
+        _compat.not_valid_after(cert)
         return cert
 
 

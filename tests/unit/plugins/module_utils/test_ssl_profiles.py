@@ -774,7 +774,10 @@ def _mutable(directory) -> None:
         subprocess.run(["chattr", "-i", str(directory)], capture_output=True, check=False)
 
 
-def test_a_failed_sslprofiles_write_restores_deployment_toml(tmp_path):
+def test_a_failed_sslprofiles_write_restores_deployment_toml(tmp_path, monkeypatch):
+    # The permission check before writing would refuse this run before any write (test_an_unwritable_folder_is_
+    # refused_before_anything_is_written); switch it off to reach the restore that guards against unforeseen failures.
+    monkeypatch.setattr(sp, "write_problem", lambda *args, **kwargs: None)
     home = make_home(tmp_path)
     before = files_of(home)
     security = home / SECURITY
@@ -790,3 +793,20 @@ def test_a_failed_sslprofiles_write_restores_deployment_toml(tmp_path):
     assert "cannot" in str(info.value) and "was restored to its original content" in str(info.value)
     assert files_of(home) == before
     assert sorted(os.listdir(home / "repository" / "conf")) == ["deployment.toml"]  # no backup or temp file left
+
+
+def test_an_unwritable_folder_is_refused_before_anything_is_written_in_check_mode_too(tmp_path):
+    home = make_home(tmp_path)
+    before = files_of(home)
+    security = home / SECURITY
+    if not _immutable(security):
+        pytest.skip("cannot make a directory unwritable here (root without chattr)")
+    try:
+        for check_mode in (True, False):
+            with pytest.raises(ApimCertificatesError, match=r"cannot write sslprofiles\.xml .*permission denied for the account"):
+                run({"apim_home": str(home), "validate_stores": False,
+                     "custom_profiles": [custom("orders.internal:443", {"location": "k", "password": "p"}, {"location": "t", "password": "p"})]},
+                    check_mode=check_mode)
+    finally:
+        _mutable(security)
+    assert files_of(home) == before
