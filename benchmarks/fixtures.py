@@ -66,7 +66,7 @@ def key_mix(store_path: str) -> list:
     store = ts.load_truststore(store_path, PASSWORD)
     counts = collections.Counter()
     for entry in store.entries.values():
-        facts = public_key_facts(certs._load_der_certificate(entry.certificate))  # pylint: disable=protected-access
+        facts = public_key_facts(certs.load_der_certificate(entry.certificate))
         if facts["type"] in ("RSA", "EC") and facts["size"] in (2048, 3072, 4096, 256, 384, 521):
             counts[(facts["type"], facts["size"])] += 1
     total = sum(counts.values())
@@ -149,7 +149,7 @@ def backend_certificates(count: int) -> list:
     """count distinct self-signed backend certificates (RSA 2048, like tests/support/pki.py) as (alias, PEM), cached."""
     path = os.path.join(ensure_dir(CACHE), f"backends-{count}-v{FIXTURE_VERSION}.pem")
     if not os.path.exists(path):
-        from tests.support.pki import make_cert, pem  # pylint: disable=import-outside-toplevel
+        from ansible_collections.apim.certificates.tests.support.pki import make_cert, pem  # pylint: disable=import-outside-toplevel
 
         with open(path + ".tmp", "w", encoding="ascii") as handle:
             for index in range(count):

@@ -8,8 +8,8 @@ import stat
 import pytest
 
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
-from tests.support.ansible import run_module, run_module_raw, sha256_file
-from tests.support.pki import der, expired_cert, key_pem, make_cert, pem, sha256
+from ansible_collections.apim.certificates.tests.support.ansible import run_module, run_module_raw, sha256_file
+from ansible_collections.apim.certificates.tests.support.pki import der, expired_cert, key_pem, make_cert, pem, sha256
 
 MODULE = "apim.certificates.endpoint_certificate"
 INFO = "apim.certificates.truststore_info"
@@ -201,6 +201,22 @@ def test_bad_input_fails_cleanly_and_changes_nothing(tmp_path, case, override, d
     assert "Traceback" not in output and "module_stderr" not in result, output
     assert sha256_file(path) == before
     assert os.listdir(tmp_path / ".") and not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("state", ["absent", "present"])
+def test_top_level_state_with_certificates_is_refused(tmp_path, state):
+    """The documented contract: certificates and a top-level state are mutually exclusive.
+
+    Before, state had a default and so could not be checked: state=absent with certificates silently added them."""
+    path = _seed(tmp_path)
+    before = sha256_file(path)
+    args = {"path": path, "password": PASSWORD, "state": state, "certificates": [{"alias": "orders", "certificate": pem(B)}]}
+    for check in (True, False):
+        result = run_module(tmp_path, MODULE, args, check=check)
+        assert result.failed, result
+        assert "mutually exclusive" in result["msg"] and "state" in result["msg"], result["msg"]
+        assert sha256_file(path) == before
+    assert _fingerprints(path) == {"existing": sha256(A)}
 
 
 def test_duplicate_aliases_in_batch(tmp_path):

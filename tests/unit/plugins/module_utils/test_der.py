@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils import _der
-from tests.support.pki import der, expired_cert, make_cert, not_valid_after, not_valid_before
+from ansible_collections.apim.certificates.tests.support.pki import der, expired_cert, make_cert, not_valid_after, not_valid_before
 
 UTC = datetime.timezone.utc
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "..", "shared", "fixtures", "wso2")
@@ -37,7 +37,7 @@ def judged(data: bytes):
     """_der's summary, after checking it against cryptography. None when _der is unsure."""
     summary = _der.summarize_certificate(data)
     if summary is not None:
-        cert = certs._load_der_certificate(data)  # pylint: disable=protected-access  # raises if cryptography refuses
+        cert = certs.load_der_certificate(data)  # raises if cryptography refuses
         assert summary == (cert.subject.rfc4514_string(), cert.issuer.rfc4514_string(),
                            not_valid_before(cert), not_valid_after(cert))
     return summary
