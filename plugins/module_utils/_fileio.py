@@ -143,18 +143,18 @@ def read_bytes(path: str, what: str = "file") -> bytes:
         if os.path.islink(path):
             raise FileWriteError(f"{what} {path} is a dangling symbolic link") from None
         raise FileWriteError(f"{what} {path} does not exist") from None
-    except PermissionError:
-        raise FileWriteError(denied("read", what, path)) from None
     except OSError as exc:
+        if exc.errno == errno.EACCES:
+            raise FileWriteError(denied("read", what, path)) from None
         raise FileWriteError(f"cannot read {what} {path}: {exc.strerror}") from None
     if stat.S_ISDIR(st.st_mode):
         raise FileWriteError(f"{what} {path} is a directory, not a file")
     try:
         with open(path, "rb") as handle:
             return handle.read()
-    except PermissionError:
-        raise FileWriteError(denied("read", what, path)) from None
     except OSError as exc:
+        if exc.errno == errno.EACCES:
+            raise FileWriteError(denied("read", what, path)) from None
         raise FileWriteError(f"cannot read {what} {path}: {exc.strerror}") from None
 
 
@@ -202,6 +202,9 @@ def write_problem(path: str, what: str = "file") -> str | None:
         st = os.stat(target)
     except OSError:
         return None
+    if os.geteuid() == 0 and not os.access(target, os.W_OK, effective_ids=effective):
+        # root may write anything but an immutable file or one on a read-only filesystem
+        return f"cannot write {path}: Operation not permitted; the file was left as it was"
     if os.geteuid() != 0 and st.st_uid != os.geteuid():
         return denied("write", what, path) + " (only root or its owner can keep its owner when replacing it)"
     if os.geteuid() != 0 and st.st_gid != os.getegid() and st.st_gid not in os.getgroups():
@@ -223,9 +226,9 @@ def write_atomic(path: str, data: bytes, *, backup: bool = False, new_mode: int 
         st = os.stat(target)
     except FileNotFoundError:
         st = None
-    except PermissionError:
-        raise FileWriteError(denied("write", "file", path, owner_of=directory)) from None
     except OSError as exc:
+        if exc.errno == errno.EACCES:
+            raise FileWriteError(denied("write", "file", path, owner_of=directory)) from None
         raise FileWriteError(f"cannot stat {path}: {exc.strerror}") from None
     if st is not None and stat.S_ISDIR(st.st_mode):
         raise FileWriteError(f"{path} is a directory, not a file")
@@ -239,9 +242,9 @@ def write_atomic(path: str, data: bytes, *, backup: bool = False, new_mode: int 
     tmp_path = None
     try:
         fd, tmp_path = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory)
-    except PermissionError:
-        raise FileWriteError(denied("write", "file", path, owner_of=directory)) from None
     except OSError as exc:
+        if exc.errno == errno.EACCES:
+            raise FileWriteError(denied("write", "file", path, owner_of=directory)) from None
         raise FileWriteError(f"cannot create a temporary file in {directory}: {exc.strerror}") from None
     try:
         try:
@@ -266,9 +269,9 @@ def write_atomic(path: str, data: bytes, *, backup: bool = False, new_mode: int 
                     os.chown(backup_file, st.st_uid, st.st_gid)
             os.replace(tmp_path, target)
             tmp_path = None
-        except PermissionError as exc:
-            raise FileWriteError(denied("write", "file", path) + f" ({exc.strerror}); the file was left as it was") from None
         except OSError as exc:
+            if exc.errno == errno.EACCES:
+                raise FileWriteError(denied("write", "file", path) + "; the file was left as it was") from None
             reason = exc.strerror or str(exc)
             if exc.errno == errno.ENOSPC:
                 reason = "no space left on device"

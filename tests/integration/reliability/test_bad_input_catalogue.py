@@ -618,7 +618,7 @@ def _needs_dac_drop():
         raise Skip(reason)
 
 
-@case(G_PRIV, "store-unreadable", EC, r"cannot read truststore {d}/store\.jks: Permission denied")
+@case(G_PRIV, "store-unreadable", EC, r"cannot read truststore {d}/store\.jks \(owned by \S+\): permission denied for the account \S+; run the task with become: true")
 def setup_store_unreadable(d, ctx):
     _needs_dac_drop()
     path = store(d)
@@ -626,7 +626,7 @@ def setup_store_unreadable(d, ctx):
     return add(path)
 
 
-@case(G_PRIV, "certificate-file-unreadable", EC, r"cannot read certificate file {d}/b\.pem: Permission denied")
+@case(G_PRIV, "certificate-file-unreadable", EC, r"cannot read certificate file {d}/b\.pem \(owned by \S+\): permission denied for the account \S+; run the task with become: true")
 def setup_certificate_file_unreadable(d, ctx):
     _needs_dac_drop()
     path = os.path.join(d, "b.pem")
@@ -637,7 +637,7 @@ def setup_certificate_file_unreadable(d, ctx):
 
 
 @case(G_PRIV, "store-directory-read-only", EC,
-      r"cannot create a temporary file in {d}/ro: Permission denied")
+      r"cannot write truststore {d}/ro/store\.jks \(owned by \S+\): permission denied for the account \S+; run the task with become: true")
 def setup_store_directory_read_only(d, ctx):
     _needs_dac_drop()
     path = inp.seed_store(os.path.join(d, "ro", "store.jks"), PW)
@@ -647,7 +647,7 @@ def setup_store_directory_read_only(d, ctx):
 
 
 @case(G_PRIV, "gateway-security-directory-read-only", EC,
-      r"cannot create a temporary file in {d}/wso2am/repository/resources/security: Permission denied")
+      r"cannot write truststore {d}/wso2am/repository/resources/security/client-truststore\S*\.jks \(owned by \S+\): permission denied for the account \S+; run the task with become: true")
 def setup_gateway_security_directory_read_only(d, ctx):
     _needs_dac_drop()
     node = inp.gateway_home(os.path.join(d, "wso2am"))
@@ -656,7 +656,7 @@ def setup_gateway_security_directory_read_only(d, ctx):
     return {"apim_home": node["home"], "alias": "orders", "certificate": pem(B)}
 
 
-@case(G_PRIV, "info-store-unreadable", INFO, r"cannot read truststore {d}/store\.jks: Permission denied")
+@case(G_PRIV, "info-store-unreadable", INFO, r"cannot read truststore {d}/store\.jks \(owned by \S+\): permission denied for the account \S+; run the task with become: true")
 def setup_info_store_unreadable(d, ctx):
     _needs_dac_drop()
     path = store(d)
@@ -665,7 +665,7 @@ def setup_info_store_unreadable(d, ctx):
 
 
 @case(G_PRIV, "ssl-deployment-toml-unreadable", SSL,
-      r"cannot read deployment\.toml {d}/wso2am/repository/conf/deployment\.toml: Permission denied")
+      r"cannot read deployment\.toml {d}/wso2am/repository/conf/deployment\.toml \(owned by \S+\): permission denied for the account \S+; run the task with become: true")
 def setup_ssl_deployment_toml_unreadable(d, ctx):
     _needs_dac_drop()
     node = ssl_node(d)
@@ -674,7 +674,7 @@ def setup_ssl_deployment_toml_unreadable(d, ctx):
 
 
 @case(G_PRIV, "ssl-conf-directory-read-only", SSL,
-      r"cannot create a temporary file in {d}/wso2am/repository/conf: Permission denied")
+      r"cannot write deployment\.toml {d}/wso2am/repository/conf/deployment\.toml \(owned by \S+\): permission denied for the account \S+; run the task with become: true")
 def setup_ssl_conf_directory_read_only(d, ctx):
     _needs_dac_drop()
     node = ssl_node(d)
@@ -711,9 +711,8 @@ def setup_store_immutable(d, ctx):
 
 
 @case(G_FS, "ssl-sslprofiles-xml-immutable", SSL,
-      r"cannot write .*/sslprofiles\.xml: Operation not permitted; the file was left as it was; "
-      r"{d}/wso2am/repository/conf/deployment\.toml was restored to its original content",
-      restored="wso2am/repository/conf/deployment.toml")
+      # refused before deployment.toml is written (the write check runs first); nothing to restore
+      r"cannot write .*/sslprofiles\.xml: Operation not permitted; the file was left as it was")
 def setup_ssl_sslprofiles_xml_immutable(d, ctx):
     node = ssl_node(d)
     _immutable(ctx, node["sslprofiles"])
