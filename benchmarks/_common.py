@@ -18,7 +18,7 @@ BENCH_DIR = os.path.join(ROOT, "benchmarks")
 BUILD = os.path.join(ROOT, "build")
 OUT = os.path.join(BUILD, "bench")  # everything the suite writes goes below here
 CACHE = os.path.join(OUT, "cache")  # fixtures that are slow to make (the 10,000-entry store), kept between runs
-# The collection under test: build/collections (-> this checkout), or a patched copy (run.py --collections).
+# The collection under test: build/collections (-> this checkout), or another copy named by APIM_BENCH_COLLECTIONS.
 COLLECTIONS = os.environ.get("APIM_BENCH_COLLECTIONS") or os.path.join(BUILD, "collections")
 BENCH_VENV = os.path.join(BUILD, "bench-venv")  # community.general (from PyPI's `ansible`), never in .venv
 PYTHON = sys.executable

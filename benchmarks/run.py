@@ -24,14 +24,6 @@ import time
 
 sys.path[:0] = [os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
 
-# --patched must choose the collection under test before anything imports it (benchmarks._common reads it).
-PATCH_INFO = None
-if "--patched" in sys.argv:
-    from benchmarks import patched  # noqa: E402  pylint: disable=wrong-import-position
-
-    PATCH_INFO = patched.build()
-    os.environ["APIM_BENCH_COLLECTIONS"] = PATCH_INFO[0]
-
 from benchmarks import fleet, library, modules  # noqa: E402  pylint: disable=wrong-import-position
 from benchmarks._common import COLLECTIONS, OUT, ROOT, ensure_dir, load_average  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -83,12 +75,10 @@ def main() -> int:
                         help="do not pip-install community.general into build/bench-venv when it is missing")
     parser.add_argument("--sizes", help="fleet sizes (default 1,5,10,20; with --quick 1,5,10)")
     parser.add_argument("--forks", type=int, default=5, help="ansible forks for the fleet runs (default 5, Ansible's own)")
-    parser.add_argument("--patched", action="store_true",
-                        help="measure a copy with benchmarks/proposed/*.patch applied (build/bench/patched), not the checkout")
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when a target is missed")
-    parser.add_argument("--json", help="where to write the results (default build/bench/results[-patched].json)")
+    parser.add_argument("--json", help="where to write the results (default build/bench/results.json)")
     args = parser.parse_args()
-    args.json = args.json or os.path.join(OUT, "results-patched.json" if args.patched else "results.json")
+    args.json = args.json or os.path.join(OUT, "results.json")
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = [s for s in only if s not in SECTIONS]
     if unknown:
@@ -106,7 +96,6 @@ def main() -> int:
         "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "mode": "quick" if args.quick else "full", "versions": _versions(), "load_average_before": load_average(),
         "collection_under_test": os.path.relpath(COLLECTIONS, ROOT),
-        "patches": {"applied": PATCH_INFO[1], "failed": PATCH_INFO[2]} if PATCH_INFO else None,
     }
     rows = []
     for name in SECTIONS:
@@ -131,7 +120,7 @@ def main() -> int:
 
     versions = results["versions"]
     print()
-    under_test = "checkout" if not PATCH_INFO else f"checkout + {', '.join(PATCH_INFO[1])}"
+    under_test = "checkout" if COLLECTIONS == os.path.join(ROOT, "build", "collections") else os.path.relpath(COLLECTIONS, ROOT)
     print(f"apim.certificates benchmarks ({results['mode']}, {under_test}), {versions['machine']}, Python {versions['python']}, "
           f"ansible-core {versions['ansible_core']}, cryptography {versions['cryptography']}, {versions['java'] or 'no Java'}; "
           f"commit {versions['commit']}")
@@ -149,7 +138,7 @@ def main() -> int:
     print(f"{len(targets) - len(missed)}/{len(targets)} targets met"
           + (f"; missed: {'; '.join(r.measurement.strip() for r in missed)}" if missed else "")
           + f". Total {results['seconds']:.0f} s. JSON: {os.path.relpath(args.json, ROOT)}")
-    print("Causes of the misses and the proposed fixes: docs/performance.md")
+    print("Targets, causes of past misses and their fixes: docs/performance.md")
     return 1 if args.strict and missed else 0
 
 
