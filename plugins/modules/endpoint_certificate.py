@@ -90,9 +90,11 @@ options:
   state:
     description:
       - V(present) makes the alias hold the certificate; V(absent) removes the alias (a certificate is not needed).
+      - Defaults to V(present).
+      - Mutually exclusive with O(certificates), where each item has its own O(certificates[].state). A task giving
+        both fails, naming O(state), and changes nothing.
     type: str
     choices: [present, absent]
-    default: present
   chain:
     description:
       - When the content or the endpoint gives several certificates (a bundle or chain), V(all) stores each of them,
@@ -347,7 +349,7 @@ def requests_from(params: dict) -> list:
             for index, item in enumerate(params["certificates"])
         ]
     return [CertificateRequest(
-        alias=params["alias"], state=params["state"], certificate=params["certificate"],
+        alias=params["alias"], state=params["state"] or "present", certificate=params["certificate"],
         certificate_path=params["certificate_path"], endpoint=params["endpoint"], fingerprint=params["fingerprint"],
     )]
 
@@ -366,7 +368,8 @@ def main():
             fingerprint=dict(type="str"),
             timeout=dict(type="int", default=10),
             reload=dict(type="bool", default=True),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
+            # No default here: a default would hide a top-level state given with certificates (mutually exclusive).
+            state=dict(type="str", choices=["present", "absent"]),
             chain=dict(type="str", choices=["all", "leaf"]),
             replace=dict(type="bool", default=True),
             allow_expired=dict(type="bool", default=False),
@@ -395,6 +398,7 @@ def main():
             ("certificates", "certificate_path"),
             ("certificates", "endpoint"),
             ("certificates", "fingerprint"),
+            ("certificates", "state"),
         ],
         required_one_of=[("alias", "certificates"), ("path", "apim_home")],
         supports_check_mode=True,

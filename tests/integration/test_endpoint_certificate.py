@@ -203,6 +203,22 @@ def test_bad_input_fails_cleanly_and_changes_nothing(tmp_path, case, override, d
     assert os.listdir(tmp_path / ".") and not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
 
 
+@pytest.mark.parametrize("state", ["absent", "present"])
+def test_top_level_state_with_certificates_is_refused(tmp_path, state):
+    """The documented contract: certificates and a top-level state are mutually exclusive.
+
+    Before, state had a default and so could not be checked: state=absent with certificates silently added them."""
+    path = _seed(tmp_path)
+    before = sha256_file(path)
+    args = {"path": path, "password": PASSWORD, "state": state, "certificates": [{"alias": "orders", "certificate": pem(B)}]}
+    for check in (True, False):
+        result = run_module(tmp_path, MODULE, args, check=check)
+        assert result.failed, result
+        assert "mutually exclusive" in result["msg"] and "state" in result["msg"], result["msg"]
+        assert sha256_file(path) == before
+    assert _fingerprints(path) == {"existing": sha256(A)}
+
+
 def test_duplicate_aliases_in_batch(tmp_path):
     path = _seed(tmp_path)
     before = sha256_file(path)

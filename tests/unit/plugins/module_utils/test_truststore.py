@@ -251,3 +251,34 @@ def test_every_stock_root_is_reported_self_signed():
     facts = [entry_facts(entry) for entry in store.entries.values()]
     assert [f["alias"] for f in facts if not f["self_signed"]] == []
     assert any(f["signature_algorithm"] == "sha1WithRSAEncryption" for f in facts)
+
+
+_WITHOUT_PYJKS = r"""
+import sys
+sys.modules["jks"] = None  # `import jks` now raises ImportError, as on a node without pyjks
+from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
+from ansible_collections.apim.certificates.plugins.module_utils._errors import TruststoreError
+from tests.support.pki import make_cert, sha256
+certs = [make_cert(f"nopyjks{i}.test")[0] for i in range(2)]
+for store_type in ts.STORE_TYPES:
+    path = sys.argv[1] + "/store." + store_type.lower()
+    ts.converge_truststore(path, "pw-123456", [ts.DesiredCertificate("a", "present", certs[0])], store_type=store_type, create=True)
+    ts.converge_truststore(path, "pw-123456", [ts.DesiredCertificate("b", "present", certs[1]), ts.DesiredCertificate("a", "absent")])
+    assert ts.load_truststore(path, "pw-123456").fingerprints() == {"b": sha256(certs[1])}, store_type
+for keystore in sys.argv[2:]:
+    assert ts.load_truststore(keystore, "wso2carbon").entries["wso2carbon"].entry_type == ts.PRIVATE_KEY
+print("ok")
+"""
+
+
+def test_truststores_need_no_pyjks(tmp_path):
+    """pyjks is optional: every store type is created, changed and read with `import jks` failing."""
+    import subprocess  # pylint: disable=import-outside-toplevel
+    import sys  # pylint: disable=import-outside-toplevel
+
+    from tests.conftest import COLLECTIONS, ROOT  # pylint: disable=import-outside-toplevel
+
+    keystores = [KEYSTORE] if os.path.exists(KEYSTORE) else []
+    proc = subprocess.run([sys.executable, "-c", _WITHOUT_PYJKS, str(tmp_path), *keystores], capture_output=True, text=True,
+                          check=False, env={**os.environ, "PYTHONPATH": os.pathsep.join([COLLECTIONS, ROOT])}, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stdout + proc.stderr
