@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import re
+
 NO_LOG_PLACEHOLDER = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 
 
@@ -44,16 +46,43 @@ def _sanitized(spec, params):
     return clean
 
 
-def _keep_data_unmasked(module, result: dict) -> dict:
-    """Return data that merely equals a password (WSO2's default password is also the alias 'wso2carbon').
+# Returned fields that hold aliases or paths (at any depth, lists included): what a password may collide with.
+_NAME_FIELD = re.compile(r"alias|path|file|location|home|touched|expiring|toml|xml")
 
-    Ansible masks every returned string equal to (or containing) a no_log value. The passwords themselves never
-    reach a result: this collection's code does not put them there, and the invocation is sanitized here by option,
-    not by value. So the value-based masking only corrupts aliases and file names, and is turned off.
+
+def _returned_names(data, in_name_field: bool = False):
+    """Every alias and path string in a result: values of alias/path fields, and every mapping key (diffs are keyed
+    by alias, ssl_profile's actions by server)."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if isinstance(key, str):
+                yield key
+            yield from _returned_names(value, in_name_field or (isinstance(key, str) and bool(_NAME_FIELD.search(key))))
+    elif isinstance(data, (list, tuple)):
+        for item in data:
+            yield from _returned_names(item, in_name_field)
+    elif in_name_field and isinstance(data, str):
+        yield data
+
+
+def _keep_data_unmasked(module, result: dict) -> dict:
+    """Keep Ansible's value masking, except for a password that is also an alias or part of a path, returned or given.
+
+    Ansible replaces every returned string that equals or contains a no_log value. WSO2's default password is also
+    the alias of its own certificate and part of its keystore's file name ('wso2carbon', 'wso2carbon.jks'), so masking
+    that value would report aliases as '********' and break every playbook that reads them. The passwords themselves
+    never reach a result (this collection's code does not put them there, and the invocation is sanitized here by
+    option, not by value), so only such a colliding value is taken off the mask list; every other password stays on
+    it, and Ansible still masks it wherever it might appear.
     """
     result.setdefault("invocation", {"module_args": _sanitized(module.argument_spec, module.params)})
-    for value in _secret_values(module):
-        module.no_log_values.discard(value)
+    secrets = [value for value in _secret_values(module) if isinstance(value, str) and value]
+    if secrets:
+        # The aliases and paths asked for count too: a failure's message names them, and returns no data.
+        names = list(_returned_names(result)) + list(_returned_names(_sanitized(module.argument_spec, module.params)))
+        for value in secrets:
+            if any(value in name for name in names):
+                module.no_log_values.discard(value)
     return result
 
 

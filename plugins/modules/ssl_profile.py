@@ -183,8 +183,9 @@ requirements:
     See docs/managed-nodes.md for the OS package of each distribution.
 notes:
   - Passwords are never logged, returned or shown in a diff (every password value is masked as C(********)).
-    Ansible also masks every occurrence of a C(no_log) value in the output, so a password such as V(wso2carbon)
-    also masks that word in file names it returns.
+    Ansible also masks every occurrence of a C(no_log) value in the output, except a password that is also an alias
+    or part of a path the task names or returns (WSO2's default V(wso2carbon) is in C(wso2carbon.jks)), so such a value is
+    returned as it is, so file names stay readable.
   - Values are compared as WSO2 reads them (its defaults for absent keys, C($ref{...}) resolved), so asking for the
     value a key already has in effect changes nothing.
   - Changes to O(interval), O(keystore) or O(truststore) take effect at the gateway's next restart (RV(restart_required));
