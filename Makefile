@@ -32,7 +32,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 FLOOR_VENV := $(BUILD)/floor-venv
 FLOOR_STAMP := $(FLOOR_VENV)/.stamp
 
-.PHONY: help venv collection unit unit-floor node-python integration interop sanity sanity-matrix changelog-lint lint docs docs-check molecule bench reliability-long test demo clean
+.PHONY: help venv collection unit unit-floor node-python integration integration-targets interop sanity sanity-matrix changelog-lint lint docs docs-check molecule bench reliability-long test demo clean
 
 help:
 	@echo 'Targets:'
@@ -40,6 +40,7 @@ help:
 	@echo '  collection      build/collections/ansible_collections/apim/certificates -> repository root'
 	@echo '  unit            pytest tests/unit          (PYTEST_ARGS=...)'
 	@echo '  integration     pytest tests/integration   (PYTEST_ARGS=...)'
+	@echo '  integration-targets  ansible-test integration --venv: tests/integration/targets/ (INTEGRATION_ARGS=...)'
 	@echo '  interop         pytest tests/interop       (PYTEST_ARGS=...)'
 	@echo '  unit-floor      tests/unit on the oldest node libraries claimed (cryptography 3.4.8, tomlkit 0.9.2)'
 	@echo '  node-python     vermin: the node-side code (modules, module_utils) needs no Python newer than 3.8'
@@ -51,7 +52,8 @@ help:
 	@echo '  bench           benchmarks with PASS/MISS per target (BENCH_ARGS=--quick); see docs/performance.md'
 	@echo '  reliability-long  the long crash-safety, concurrency and property variants (about 5 min)'
 	@echo '  changelog-lint  antsibull-changelog lint'
-	@echo '  test            venv collection unit integration interop sanity changelog-lint, stopping at the first failure'
+	@echo '  test            venv collection node-python unit unit-floor integration integration-targets interop sanity'
+	@echo '                  sanity-matrix changelog-lint lint docs-check, stopping at the first failure'
 	@echo '  demo            the main job on three simulated gateway nodes (DEMO_ARGS=--fresh to rebuild them)'
 	@echo '  clean           remove build/ and .venv/'
 
@@ -114,10 +116,16 @@ node-python: venv
 sanity: venv
 	"$(VPY)" hack/sanity.py $(SANITY_ARGS)
 
+# The targets in tests/integration/targets/ (one per module and the role), run by ansible-test on this machine with
+# the local connection, as community collections are tested: a copy in build/integration, offline pip bootstrap.
+INTEGRATION_ARGS ?=
+integration-targets: venv
+	"$(VPY)" hack/integration.py $(INTEGRATION_ARGS)
+
 changelog-lint: venv
 	"$(VENV)/bin/antsibull-changelog" lint
 
-test: venv collection node-python unit unit-floor integration interop sanity sanity-matrix changelog-lint lint docs-check
+test: venv collection node-python unit unit-floor integration integration-targets interop sanity sanity-matrix changelog-lint lint docs-check
 	@echo 'make test: all steps passed'
 
 # --- demo ------------------------------------------------------------------------------------------

@@ -149,7 +149,7 @@ def backend_certificates(count: int) -> list:
     """count distinct self-signed backend certificates (RSA 2048, like tests/support/pki.py) as (alias, PEM), cached."""
     path = os.path.join(ensure_dir(CACHE), f"backends-{count}-v{FIXTURE_VERSION}.pem")
     if not os.path.exists(path):
-        from tests.support.pki import make_cert, pem  # pylint: disable=import-outside-toplevel
+        from ansible_collections.apim.certificates.tests.support.pki import make_cert, pem  # pylint: disable=import-outside-toplevel
 
         with open(path + ".tmp", "w", encoding="ascii") as handle:
             for index in range(count):

@@ -46,7 +46,7 @@ def _is_controller_action(action: str) -> bool:
 
 
 def _make_nodes(work: str, count: int) -> dict:
-    from tests.support.gateway import make_gateway_node  # pylint: disable=import-outside-toplevel
+    from ansible_collections.apim.certificates.tests.support.gateway import make_gateway_node  # pylint: disable=import-outside-toplevel
 
     nodes_dir = fresh_dir(os.path.join(work, "nodes"))
     return {f"gw{index:02d}": make_gateway_node(os.path.join(nodes_dir, f"gw{index:02d}")) for index in range(1, count + 1)}
@@ -103,8 +103,8 @@ def _one_run(work: str, inventory: str, log_dir: str, hosts: list, name: str, fo
 
 
 def run(quick: bool, sizes=(1, 5, 10, 20), forks: int = 5, log=print) -> tuple:
-    from tests.support.pki import make_cert, sha256  # pylint: disable=import-outside-toplevel
-    from tests.support.servers import https_server  # pylint: disable=import-outside-toplevel
+    from ansible_collections.apim.certificates.tests.support.pki import make_cert, sha256  # pylint: disable=import-outside-toplevel
+    from ansible_collections.apim.certificates.tests.support.servers import https_server  # pylint: disable=import-outside-toplevel
 
     work = fresh_dir(os.path.join(OUT, "fleet"))
     log_dir = os.path.join(work, "calls")

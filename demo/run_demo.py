@@ -29,10 +29,10 @@ sys.path[:0] = [ROOT, COLLECTIONS]
 
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs  # noqa: E402
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts  # noqa: E402
-from tests.support.gateway import make_gateway_node  # noqa: E402
-from tests.support.java import JAVA, KEYTOOL, compile_client, java_tls_get  # noqa: E402
-from tests.support.pki import key_pem, make_cert, pem, sha256  # noqa: E402
-from tests.support.servers import https_server  # noqa: E402
+from ansible_collections.apim.certificates.tests.support.gateway import make_gateway_node  # noqa: E402
+from ansible_collections.apim.certificates.tests.support.java import JAVA, KEYTOOL, compile_client, java_tls_get  # noqa: E402
+from ansible_collections.apim.certificates.tests.support.pki import key_pem, make_cert, pem, sha256  # noqa: E402
+from ansible_collections.apim.certificates.tests.support.servers import https_server  # noqa: E402
 
 ALIAS = "demo-backend"
 PASSWORD = "wso2carbon"

@@ -87,14 +87,14 @@ def tracked_and_untracked_files() -> list[str]:
     return [name for name in names if os.path.lexists(os.path.join(ROOT, name))]
 
 
-def copy_collection() -> None:
-    if os.path.lexists(COPY):
-        shutil.rmtree(COPY)
-    os.makedirs(COPY)
+def copy_collection(copy: str = COPY) -> None:
+    if os.path.lexists(copy):
+        shutil.rmtree(copy)
+    os.makedirs(copy)
     count = 0
     for name in tracked_and_untracked_files():
         src = os.path.join(ROOT, name)
-        dst = os.path.join(COPY, name)
+        dst = os.path.join(copy, name)
         os.makedirs(os.path.dirname(dst), exist_ok=True)
         if os.path.islink(src):
             os.symlink(os.readlink(src), dst)
@@ -106,8 +106,8 @@ def copy_collection() -> None:
     # A git repository of its own: ansible-test then lists the copy's files with `git ls-files`
     # (honouring the copied .gitignore) instead of walking up to the real repository, where
     # build/ is ignored.
-    run(["git", "-c", "init.defaultBranch=main", "init", "-q"], cwd=COPY)
-    log("copied %d files to %s" % (count, os.path.relpath(COPY, ROOT)))
+    run(["git", "-c", "init.defaultBranch=main", "init", "-q"], cwd=copy)
+    log("copied %d files to %s" % (count, os.path.relpath(copy, ROOT)))
 
 
 def wanted_pip_version() -> str:

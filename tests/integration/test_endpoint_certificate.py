@@ -8,8 +8,8 @@ import stat
 import pytest
 
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
-from tests.support.ansible import run_module, run_module_raw, sha256_file
-from tests.support.pki import der, expired_cert, key_pem, make_cert, pem, sha256
+from ansible_collections.apim.certificates.tests.support.ansible import run_module, run_module_raw, sha256_file
+from ansible_collections.apim.certificates.tests.support.pki import der, expired_cert, key_pem, make_cert, pem, sha256
 
 MODULE = "apim.certificates.endpoint_certificate"
 INFO = "apim.certificates.truststore_info"

@@ -16,10 +16,10 @@ import sys
 import yaml
 
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
-from tests.support.ansible import ROOT, _env
-from tests.support.gateway import OWN_TOML, make_gateway_node
-from tests.support.pki import make_cert, pem, sha256
-from tests.support.servers import https_server
+from ansible_collections.apim.certificates.tests.support.ansible import ROOT, _env
+from ansible_collections.apim.certificates.tests.support.gateway import OWN_TOML, make_gateway_node
+from ansible_collections.apim.certificates.tests.support.pki import make_cert, pem, sha256
+from ansible_collections.apim.certificates.tests.support.servers import https_server
 
 MODULES = ["endpoint_certificate", "truststore_info", "ssl_profile"]  # the order the playbook runs them in
 BIN = os.path.dirname(sys.executable)

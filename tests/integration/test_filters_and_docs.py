@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from tests.support.ansible import _env
-from tests.support.pki import expired_cert, make_cert, pem, sha256
+from ansible_collections.apim.certificates.tests.support.ansible import _env
+from ansible_collections.apim.certificates.tests.support.pki import expired_cert, make_cert, pem, sha256
 
 BIN = os.path.dirname(sys.executable)
 

@@ -10,9 +10,9 @@ import sys
 import yaml
 
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
-from tests.support.ansible import ROOT, _env, sha256_file
-from tests.support.gateway import make_gateway_node
-from tests.support.pki import make_cert, pem, sha256
+from ansible_collections.apim.certificates.tests.support.ansible import ROOT, _env, sha256_file
+from ansible_collections.apim.certificates.tests.support.gateway import make_gateway_node
+from ansible_collections.apim.certificates.tests.support.pki import make_cert, pem, sha256
 
 GOOD, _good_key = make_cert("orders.internal", sans=["orders.internal"])
 STALE, _stale_key = make_cert("orders.internal", sans=["orders.internal"])

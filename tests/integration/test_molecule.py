@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from tests.support.ansible import COLLECTIONS, ROOT
+from ansible_collections.apim.certificates.tests.support.ansible import COLLECTIONS, ROOT
 
 BIN = os.path.dirname(sys.executable)
 MOLECULE = os.path.join(BIN, "molecule")

@@ -7,8 +7,8 @@ import subprocess
 import sys
 import tarfile
 
-from tests.support.ansible import ROOT, _env
-from tests.support.pki import make_cert, pem
+from ansible_collections.apim.certificates.tests.support.ansible import ROOT, _env
+from ansible_collections.apim.certificates.tests.support.pki import make_cert, pem
 
 BIN = os.path.dirname(sys.executable)
 

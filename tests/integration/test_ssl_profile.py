@@ -12,9 +12,9 @@ import pytest
 from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, Encoding, NoEncryption, PrivateFormat, pkcs12
 
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
-from tests.conftest import FIXTURES
-from tests.support.ansible import COLLECTIONS, run_module, run_module_raw, sha256_file
-from tests.support.pki import make_cert
+from ansible_collections.apim.certificates.tests.support import FIXTURES
+from ansible_collections.apim.certificates.tests.support.ansible import COLLECTIONS, run_module, run_module_raw, sha256_file
+from ansible_collections.apim.certificates.tests.support.pki import make_cert
 
 try:
     import tomllib  # an independent TOML reader to check the library's output with

@@ -8,8 +8,8 @@ import os
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.support import java
-from tests.support.pki import make_cert, pem, sha256
+from ansible_collections.apim.certificates.tests.support import java
+from ansible_collections.apim.certificates.tests.support.pki import make_cert, pem, sha256
 
 
 @dataclasses.dataclass(frozen=True)

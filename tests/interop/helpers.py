@@ -15,11 +15,11 @@ import subprocess
 
 import yaml
 
-from tests.support.ansible import BIN, TaskResult, _env
-from tests.support.java import keytool
+from ansible_collections.apim.certificates.tests.support.ansible import BIN, TaskResult, _env
+from ansible_collections.apim.certificates.tests.support.java import keytool
 
 # tests/conftest.py's FIXTURES, computed the same way (a conftest module is not for importing)
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
 FIXTURES = os.path.join(os.path.dirname(ROOT), "shared", "fixtures", "wso2")
 
 ENDPOINT = "apim.certificates.endpoint_certificate"

@@ -19,7 +19,7 @@ import pytest
 
 from ansible_collections.apim.certificates.plugins.module_utils._desired import desired_items
 from ansible_collections.apim.certificates.plugins.module_utils._truststore import DesiredCertificate, converge_truststore
-from tests.interop.helpers import (
+from ansible_collections.apim.certificates.tests.interop.helpers import (
     ENDPOINT,
     INFO,
     STORE_TYPES,
@@ -32,7 +32,7 @@ from tests.interop.helpers import (
     snapshot,
     trusted,
 )
-from tests.support.java import keytool, keytool_listing, needs_java
+from ansible_collections.apim.certificates.tests.support.java import keytool, keytool_listing, needs_java
 
 pytestmark = [needs_java, pytest.mark.java]
 

@@ -15,9 +15,9 @@ import functools
 import pytest
 
 from ansible_collections.apim.certificates.plugins.module_utils._truststore import DesiredCertificate, converge_truststore
-from tests.interop.helpers import ENDPOINT, STORE_TYPES, SUFFIX, in_parallel, ok, run_tasks, snapshot
-from tests.support.java import java_tls_get, needs_java
-from tests.support.servers import https_server
+from ansible_collections.apim.certificates.tests.interop.helpers import ENDPOINT, STORE_TYPES, SUFFIX, in_parallel, ok, run_tasks, snapshot
+from ansible_collections.apim.certificates.tests.support.java import java_tls_get, needs_java
+from ansible_collections.apim.certificates.tests.support.servers import https_server
 
 pytestmark = [needs_java, pytest.mark.java]
 

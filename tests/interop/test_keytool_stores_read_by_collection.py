@@ -20,7 +20,7 @@ from ansible_collections.apim.certificates.plugins.module_utils._truststore impo
     converge_truststore,
     load_truststore,
 )
-from tests.interop.helpers import (
+from ansible_collections.apim.certificates.tests.interop.helpers import (
     ENDPOINT,
     INFO,
     SUFFIX,
@@ -33,7 +33,7 @@ from tests.interop.helpers import (
     run_tasks,
     snapshot,
 )
-from tests.support.java import keytool, keytool_listing, needs_java
+from ansible_collections.apim.certificates.tests.support.java import keytool, keytool_listing, needs_java
 
 pytestmark = [needs_java, pytest.mark.java]
 

@@ -20,7 +20,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from tests.interop.helpers import (
+from ansible_collections.apim.certificates.tests.interop.helpers import (
     ENDPOINT,
     FIXTURES,
     INFO,
@@ -31,8 +31,8 @@ from tests.interop.helpers import (
     plugin_bug,
     run_tasks,
 )
-from tests.support.java import keytool, keytool_listing, needs_java
-from tests.support.pki import sha256
+from ansible_collections.apim.certificates.tests.support.java import keytool, keytool_listing, needs_java
+from ansible_collections.apim.certificates.tests.support.pki import sha256
 
 pytestmark = [needs_java, pytest.mark.java]
 

@@ -10,7 +10,7 @@ import sys
 
 import yaml
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
 COLLECTIONS = os.path.join(ROOT, "build", "collections")
 BIN = os.path.dirname(sys.executable)
 
@@ -25,7 +25,7 @@ def _env(tmp_path) -> dict:
     env.update({
         "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS,
         "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
-        "ANSIBLE_CALLBACK_PLUGINS": os.path.join(os.path.dirname(os.path.abspath(__file__)), "callback_plugins"),
+        "ANSIBLE_CALLBACK_PLUGINS": os.path.join(os.path.dirname(os.path.realpath(__file__)), "callback_plugins"),
         "ANSIBLE_CALLBACKS_ENABLED": "result_file",
         "ANSIBLE_LOCAL_TEMP": str(tmp_path / ".ansible-local"),
         "ANSIBLE_REMOTE_TEMP": str(tmp_path / ".ansible-remote"),

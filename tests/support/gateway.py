@@ -13,7 +13,7 @@ import shutil
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.realpath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 FIXTURES = os.path.join(os.path.dirname(ROOT), "shared", "fixtures", "wso2")
 STOCK_TRUSTSTORE = os.path.join(FIXTURES, "apim-4.x-master", "all-in-one", "client-truststore.jks")
@@ -85,7 +85,7 @@ def public_ca_certificates(limit: int = 40) -> list:
             if len(found) >= limit:
                 break
         return found
-    from tests.support.pki import make_cert  # pylint: disable=import-outside-toplevel
+    from ansible_collections.apim.certificates.tests.support.pki import make_cert  # pylint: disable=import-outside-toplevel
 
     return [make_cert(f"Public Root CA {i}", ca=True)[0] for i in range(5)]
 
@@ -121,7 +121,7 @@ def make_gateway_node(home: str, *, temp_copy: bool = True, extra_profiles=(), t
     if use_stock_store and os.path.exists(STOCK_KEYSTORE):
         shutil.copyfile(STOCK_KEYSTORE, keystore)
     elif not os.path.exists(keystore):
-        from tests.support.pki import make_cert  # pylint: disable=import-outside-toplevel
+        from ansible_collections.apim.certificates.tests.support.pki import make_cert  # pylint: disable=import-outside-toplevel
 
         ts.converge_truststore(keystore, "wso2carbon", [ts.DesiredCertificate("wso2carbon", "present", make_cert("wso2carbon")[0])],
                                create=True)

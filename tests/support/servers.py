@@ -9,7 +9,7 @@ import ssl
 import tempfile
 import threading
 
-from tests.support.pki import key_pem, pem
+from ansible_collections.apim.certificates.tests.support.pki import key_pem, pem
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from tests.support.pki import cryptography_has
+from ansible_collections.apim.certificates.tests.support.pki import cryptography_has
 
 _NEEDS = (
     ("pkcs12", "pkcs12_write", "writing PKCS12 truststores needs cryptography >= 45.0.0 (this run is on the library floor)"),
@@ -27,7 +27,7 @@ def _tomlkit_reads_split_arrays() -> bool:
     except ImportError:
         pass
 
-    from tests.conftest import FIXTURES  # pylint: disable=import-outside-toplevel
+    from ansible_collections.apim.certificates.tests.conftest import FIXTURES  # pylint: disable=import-outside-toplevel
 
     path = os.path.join(FIXTURES, "apim-4.x-master", "samples", "endpointCertificate-test-deployment.toml")
     if not os.path.exists(path):

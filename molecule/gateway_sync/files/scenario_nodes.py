@@ -70,7 +70,7 @@ def _write(path: str, text: str) -> None:
 
 
 def make_certs(directory: str, alias: str) -> None:
-    from tests.support.pki import make_cert, pem, sha256  # pylint: disable=import-outside-toplevel
+    from ansible_collections.apim.certificates.tests.support.pki import make_cert, pem, sha256  # pylint: disable=import-outside-toplevel
 
     os.makedirs(directory, exist_ok=True)
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -90,7 +90,7 @@ def _keystore(path: str) -> None:
     """The gateway's wso2carbon.jks: one private key entry `wso2carbon` (make_gateway_node does not create it)."""
     import jks  # pylint: disable=import-outside-toplevel
     from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat  # pylint: disable=import-outside-toplevel
-    from tests.support.pki import make_cert  # pylint: disable=import-outside-toplevel
+    from ansible_collections.apim.certificates.tests.support.pki import make_cert  # pylint: disable=import-outside-toplevel
 
     cert, key = make_cert("localhost", sans=["localhost"])
     entry = jks.PrivateKeyEntry.new("wso2carbon", [cert.public_bytes(Encoding.DER)],
@@ -118,8 +118,8 @@ def make_node(home: str, drift: str, certs_dir: str, state_file: str, alias: str
     # pylint: disable=import-outside-toplevel
     from cryptography import x509
     from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
-    from tests.support import gateway
-    from tests.support.pki import make_cert, sha256
+    from ansible_collections.apim.certificates.tests.support import gateway
+    from ansible_collections.apim.certificates.tests.support.pki import make_cert, sha256
 
     if os.path.exists(os.path.join(home, "repository")):
         sys.exit(f"{home} already holds an API-M home; run the cleanup playbook first")

@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives.serialization import BestAvailableEncryption
 from cryptography.x509.oid import NameOID
 
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
-from tests.support.gateway import profile_xml
-from tests.support.pki import der, make_cert, pem
-from tests.support.servers import serving
+from ansible_collections.apim.certificates.tests.support.gateway import profile_xml
+from ansible_collections.apim.certificates.tests.support.pki import der, make_cert, pem
+from ansible_collections.apim.certificates.tests.support.servers import serving
 
 SECURITY = os.path.join("repository", "resources", "security")
 

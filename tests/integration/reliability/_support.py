@@ -28,7 +28,7 @@ import time
 import pytest
 import yaml
 
-from tests.support.ansible import BIN, TaskResult, _env, playbook_flags
+from ansible_collections.apim.certificates.tests.support.ansible import BIN, TaskResult, _env, playbook_flags
 
 LONG = os.environ.get("APIM_LONG_TESTS") == "1"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.reliability._support import shared_once
+from ansible_collections.apim.certificates.tests.integration.reliability._support import shared_once
 
 
 @pytest.fixture(scope="session")

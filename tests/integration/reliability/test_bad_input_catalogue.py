@@ -30,8 +30,8 @@ import warnings
 
 import pytest
 
-from tests.integration.reliability import _inputs as inp
-from tests.integration.reliability._support import (
+from ansible_collections.apim.certificates.tests.integration.reliability import _inputs as inp
+from ansible_collections.apim.certificates.tests.integration.reliability._support import (
     DROP_DAC,
     assert_clean_failure,
     can_drop_dac,
@@ -45,7 +45,7 @@ from tests.integration.reliability._support import (
     task,
     umount,
 )
-from tests.support.pki import der, make_cert, pem, sha256
+from ansible_collections.apim.certificates.tests.support.pki import der, make_cert, pem, sha256
 
 EC = "apim.certificates.endpoint_certificate"
 INFO = "apim.certificates.truststore_info"
@@ -331,7 +331,7 @@ def setup_pkcs12_keystore_as_truststore(d, ctx):
 @case(G_EC, "gateway-no-profile-for-the-endpoint", EC,
       r"{d}/wso2am/repository/resources/security/sslprofiles\.xml has no profile for orders\.internal:443 and no default \('\*'\) profile")
 def setup_gateway_no_profile_for_the_endpoint(d, ctx):
-    from tests.support.gateway import profile_xml  # pylint: disable=import-outside-toplevel
+    from ansible_collections.apim.certificates.tests.support.gateway import profile_xml  # pylint: disable=import-outside-toplevel
 
     node = inp.gateway_home(os.path.join(d, "wso2am"), xml_text=profile_xml(
         [("payments.internal:443", "repository/resources/security/wso2carbon.jks", "repository/resources/security/client-truststore.jks")]))
@@ -341,7 +341,7 @@ def setup_gateway_no_profile_for_the_endpoint(d, ctx):
 @case(G_EC, "gateway-live-profile-missing-from-deployment-toml", EC,
       r"the SSL profile for 'payments\.internal:443' in .*sslprofiles\.xml is not in .*deployment\.toml; a restart would drop it")
 def setup_gateway_live_profile_missing_from_deployment_toml(d, ctx):
-    from tests.support.gateway import profile_xml  # pylint: disable=import-outside-toplevel
+    from ansible_collections.apim.certificates.tests.support.gateway import profile_xml  # pylint: disable=import-outside-toplevel
 
     home = os.path.join(d, "wso2am")
     custom = os.path.join(d, "payments.jks")

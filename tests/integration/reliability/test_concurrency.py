@@ -23,8 +23,8 @@ import xml.etree.ElementTree as ET
 import yaml
 
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
-from tests.integration.reliability import _inputs as inp
-from tests.integration.reliability._support import (
+from ansible_collections.apim.certificates.tests.integration.reliability import _inputs as inp
+from ansible_collections.apim.certificates.tests.integration.reliability._support import (
     BIN,
     ProcessSampler,
     TaskResult,
@@ -34,8 +34,8 @@ from tests.integration.reliability._support import (
     run_plays,
     toml_loads,
 )
-from tests.support.ansible import _env
-from tests.support.pki import make_cert, pem, sha256
+from ansible_collections.apim.certificates.tests.support.ansible import _env
+from ansible_collections.apim.certificates.tests.support.pki import make_cert, pem, sha256
 
 WRITERS = 8
 CERTS = [make_cert(f"writer{i}.backend.test", key_kind="ec")[0] for i in range(WRITERS * 2)]

@@ -35,9 +35,9 @@ import pytest
 from ansible_collections.apim.certificates.plugins.module_utils import _fileio as fileio
 from ansible_collections.apim.certificates.plugins.module_utils import _ssl_profiles as sp
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
-from tests.integration.reliability import _inputs as inp
-from tests.integration.reliability._support import long_variant, toml_loads
-from tests.support.pki import make_cert
+from ansible_collections.apim.certificates.tests.integration.reliability import _inputs as inp
+from ansible_collections.apim.certificates.tests.integration.reliability._support import long_variant, toml_loads
+from ansible_collections.apim.certificates.tests.support.pki import make_cert
 
 PASSWORD = "Crash-Store-pw"
 CERTS = [make_cert(f"crash{i}.test", key_kind="ec")[0] for i in range(3)]

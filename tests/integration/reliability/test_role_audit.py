@@ -10,9 +10,9 @@ from __future__ import annotations
 import sys
 
 
-from tests.integration.reliability import _inputs as inp
-from tests.integration.reliability._support import run_plays, snapshot, snapshot_diff
-from tests.support.pki import make_cert, pem
+from ansible_collections.apim.certificates.tests.integration.reliability import _inputs as inp
+from ansible_collections.apim.certificates.tests.integration.reliability._support import run_plays, snapshot, snapshot_diff
+from ansible_collections.apim.certificates.tests.support.pki import make_cert, pem
 
 CERT, _KEY = make_cert("orders.internal")
 

@@ -11,7 +11,7 @@ from cryptography.x509.oid import NameOID
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils._errors import CertificateError
 from ansible_collections.apim.certificates.plugins.module_utils._facts import certificate_facts
-from tests.support.pki import der, expired_cert, key_pem, make_cert, pem, pkcs7_bundle, sha256
+from ansible_collections.apim.certificates.tests.support.pki import der, expired_cert, key_pem, make_cert, pem, pkcs7_bundle, sha256
 
 LEAF, LEAF_KEY = make_cert("leaf.test", sans=["leaf.test", "127.0.0.1"])
 OTHER, _unused_key = make_cert("other.test", key_kind="ec")

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils import _der
-from tests.support.pki import der, expired_cert, make_cert, not_valid_after, not_valid_before
+from ansible_collections.apim.certificates.tests.support.pki import der, expired_cert, make_cert, not_valid_after, not_valid_before
 
 UTC = datetime.timezone.utc
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "..", "shared", "fixtures", "wso2")

@@ -12,7 +12,7 @@ import pytest
 from ansible_collections.apim.certificates.plugins.module_utils import _fileio as fileio
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
 from ansible_collections.apim.certificates.plugins.module_utils._errors import FileWriteError
-from tests.support.pki import make_cert, pem
+from ansible_collections.apim.certificates.tests.support.pki import make_cert, pem
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 

@@ -5,7 +5,7 @@ import datetime
 import pytest
 
 from ansible_collections.apim.certificates.plugins.module_utils import _trustcheck as tc
-from tests.support.pki import expired_cert, make_cert
+from ansible_collections.apim.certificates.tests.support.pki import expired_cert, make_cert
 
 ROOT, ROOT_KEY = make_cert("Test Root", ca=True)
 MID, MID_KEY = make_cert("Test Intermediate", ca=True, issuer=ROOT, issuer_key=ROOT_KEY)

@@ -7,8 +7,8 @@ import pytest
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
 from ansible_collections.apim.certificates.plugins.module_utils._errors import CertificateError, TruststoreError
 from ansible_collections.apim.certificates.plugins.module_utils._facts import entry_facts
-from tests.conftest import FIXTURES
-from tests.support.pki import cryptography_has, der, expired_cert, make_cert, sha256
+from ansible_collections.apim.certificates.tests.support import FIXTURES
+from ansible_collections.apim.certificates.tests.support.pki import cryptography_has, der, expired_cert, make_cert, sha256
 
 PASSWORD = "s3cret-Store!"
 CERTS = [make_cert(f"backend{i}.test")[0] for i in range(4)]
@@ -258,7 +258,7 @@ import sys
 sys.modules["jks"] = None  # `import jks` now raises ImportError, as on a node without pyjks
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
 from ansible_collections.apim.certificates.plugins.module_utils._errors import TruststoreError
-from tests.support.pki import make_cert, sha256
+from ansible_collections.apim.certificates.tests.support.pki import make_cert, sha256
 certs = [make_cert(f"nopyjks{i}.test")[0] for i in range(2)]
 for store_type in ts.STORE_TYPES:
     path = sys.argv[1] + "/store." + store_type.lower()
@@ -276,9 +276,9 @@ def test_truststores_need_no_pyjks(tmp_path):
     import subprocess  # pylint: disable=import-outside-toplevel
     import sys  # pylint: disable=import-outside-toplevel
 
-    from tests.conftest import COLLECTIONS, ROOT  # pylint: disable=import-outside-toplevel
+    from ansible_collections.apim.certificates.tests.support import COLLECTIONS  # pylint: disable=import-outside-toplevel
 
     keystores = [KEYSTORE] if os.path.exists(KEYSTORE) else []
     proc = subprocess.run([sys.executable, "-c", _WITHOUT_PYJKS, str(tmp_path), *keystores], capture_output=True, text=True,
-                          check=False, env={**os.environ, "PYTHONPATH": os.pathsep.join([COLLECTIONS, ROOT])}, timeout=120)
+                          check=False, env={**os.environ, "PYTHONPATH": COLLECTIONS}, timeout=120)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stdout + proc.stderr
