@@ -33,3 +33,7 @@ class GatewayConfigError(ApimCertificatesError):
 
 class EndpointError(ApimCertificatesError):
     """A backend endpoint whose certificate could not be fetched or did not match its pin."""
+
+
+class SslProfileError(ApimCertificatesError):
+    """An ssl_profile request that cannot be applied (bad servers, a shared server, an edit that would not verify)."""

@@ -2,62 +2,36 @@
 # Copyright: apim.certificates contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""What an API-M gateway node trusts, read from its own files.
+"""What an API-M gateway node trusts, from its own files: the one answer to "which truststore is live".
 
-From <apim_home>/repository/conf/deployment.toml (with WSO2's defaults where a key is absent) and the live
-sslprofiles.xml: the persistent truststore, the truststore each SSL profile uses right now (on 4.x the default
+From deployment.toml (read by _wso2_config, with WSO2's defaults) and the live sslprofiles.xml (read by
+_sslprofiles_xml): the persistent truststore, the truststore each SSL profile uses right now (on 4.x the default
 profile points at a start-up copy such as client-truststore-temp.jks), the profile that serves a backend
-host:port, and how soon the gateway reloads after sslprofiles.xml is touched.
+host:port, and how soon the gateway reloads after sslprofiles.xml is touched. endpoint_certificate (gateway mode),
+truststore_info (gateway mode) and, through them, the gateway_sync role all ask this module.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import re
-import xml.etree.ElementTree as ET
 
-from ansible_collections.apim.certificates.plugins.module_utils._compat import MissingLibraryError, toml_values
 from ansible_collections.apim.certificates.plugins.module_utils._errors import CertificateError, GatewayConfigError
-from ansible_collections.apim.certificates.plugins.module_utils._fileio import read_bytes
-
-try:
-    import tomlkit
-    import tomlkit.exceptions
-except ImportError:  # pragma: no cover
-    HAS_TOMLKIT = False
-else:
-    HAS_TOMLKIT = True
-
-DEPLOYMENT_TOML = os.path.join("repository", "conf", "deployment.toml")
-SECURITY_DIR = "repository/resources/security"
-DEFAULT_SSLPROFILES = f"{SECURITY_DIR}/sslprofiles.xml"
-DEFAULT_INTERVAL_MS = 600000
-MIN_INTERVAL_MS = 60000  # Synapse clamps anything shorter to this
-DEFAULT_HOSTNAME_VERIFIER = "DefaultAndLocalhost"
-
-# WSO2's defaults (key-mappings.json / default.json of API-M 4.x) for the keys this collection reads.
-DEFAULTS = {
-    "keystore.primary.file_name": "wso2carbon.jks",
-    "keystore.primary.type": "JKS",
-    "keystore.primary.password": "wso2carbon",
-    "keystore.primary.key_password": "wso2carbon",
-    "keystore.tls.file_name": "$ref{keystore.primary.file_name}",
-    "keystore.tls.type": "$ref{keystore.primary.type}",
-    "keystore.tls.password": "$ref{keystore.primary.password}",
-    "keystore.tls.key_password": "$ref{keystore.primary.key_password}",
-    "truststore.file_name": "client-truststore.jks",
-    "truststore.type": "JKS",
-    "truststore.password": "wso2carbon",
-    "keystore.ssl_profile.default.servers": "*",
-    "transport.passthru_https.sender.ssl_profile.file_path": DEFAULT_SSLPROFILES,
-    "transport.passthru_https.sender.ssl_profile.interval": DEFAULT_INTERVAL_MS,
-    "transport.passthru_https.sender.parameters.HostnameVerifier": DEFAULT_HOSTNAME_VERIFIER,
-}
-
-_REF = re.compile(r"^\$ref\{([^}]+)\}$")
-_REF_INSIDE = re.compile(r"\$ref\{([^}]+)\}")
-_PROTECTED = re.compile(r"\$(secret|env|sys)\{[^}]*\}")
+from ansible_collections.apim.certificates.plugins.module_utils._sslprofiles_xml import SECRET_ALIAS_PREFIX, read_sslprofiles
+from ansible_collections.apim.certificates.plugins.module_utils._wso2_config import (
+    DEPLOYMENT_TOML,
+    HOSTNAME_VERIFIER,
+    MIN_INTERVAL_MS,
+    PROTECTED,
+    SECURITY_DIR,
+    Wso2Values,
+    custom_profiles,
+    flatten,
+    interval_ms,
+    read_toml_values,
+    resolve_location,
+    sslprofiles_location,
+)
 
 
 @dataclasses.dataclass
@@ -142,136 +116,19 @@ def _split_servers(servers: str) -> list:
     return [s.strip() for s in str(servers).split(",") if s.strip()]
 
 
-def flatten(table, prefix: str = "") -> dict:
-    """Nested TOML tables as dotted keys; arrays of tables are kept as lists of plain dicts."""
-    flat = {}
-    for key, value in table.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(flatten(value, f"{name}."))
-        else:
-            flat[name] = value
-    return flat
-
-
-def _toml_text(path: str) -> str:
-    data = read_bytes(path, "deployment.toml")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise GatewayConfigError(f"{path} is not UTF-8 text (byte {exc.start})") from None
-
-
-def load_toml(path: str, text: str | None = None):
-    """Parse deployment.toml with tomlkit (which keeps every byte for later edits: ssl_profile needs it)."""
-    if not HAS_TOMLKIT:
-        raise MissingLibraryError("tomlkit", "0.9.2", f"editing {path}")
-    text = _toml_text(path) if text is None else text
-    try:
-        return tomlkit.parse(text)
-    except tomlkit.exceptions.ParseError as exc:
-        raise GatewayConfigError(f"{path} is not valid TOML: line {exc.line}, column {exc.col}: {_parse_reason(exc)}") from None
-    except Exception as exc:  # noqa: BLE001 - tomlkit raises a few non-ParseError errors on odd input
-        raise GatewayConfigError(f"{path} is not valid TOML: {exc}") from None
-
-
-def tomllib_module():
-    """The standard library's TOML reader (Python 3.11+), or None."""
-    try:
-        import tomllib  # novermin  # pylint: disable=import-outside-toplevel  # guarded: Python 3.11+ only
-    except ImportError:
-        return None
-    return tomllib
-
-
-def toml_text_values(text: str, path: str, document=None) -> dict:
-    """The values of deployment.toml's text, as plain Python: the one reading of its values every module uses.
-
-    The standard library's tomllib (Python 3.11+) where the node has it: it follows the TOML specification
-    exactly, while tomlkit before 0.15.2 misreads some layouts (an array of tables split by other tables, as in
-    one of WSO2's own sample files). Else tomlkit's reading (document: tomlkit's parse of text, when the caller has
-    it). Syntax errors are reported as tomlkit reports them (line and column) where tomlkit is there.
-    """
-    if document is None and HAS_TOMLKIT:
-        document = load_toml(path, text)  # validates, with tomlkit's line/column messages
-    tomllib = tomllib_module()
-    if tomllib is None:
-        if document is None:
-            raise MissingLibraryError("tomlkit", "0.9.2", f"reading {path} (or Python 3.11+, whose tomllib reads it)")
-        return toml_values(document)
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise GatewayConfigError(f"{path} is not valid TOML: {exc}") from None
-
-
-def read_toml_values(path: str) -> dict:
-    """deployment.toml's values as plain Python (see toml_text_values)."""
-    return toml_text_values(_toml_text(path), path)
-
-
-def _parse_reason(exc) -> str:
-    text = str(exc)
-    return re.sub(r" at line \d+ col \d+$", "", text)
-
-
-class _Resolver:
-    def __init__(self, config: dict, source: str):
-        self.config = config
-        self.source = source
-
-    def get(self, key: str, depth: int = 0):
-        value = self.config.get(key, DEFAULTS.get(key))
-        if isinstance(value, str) and depth < 10:
-            match = _REF.match(value.strip())
-            if match:
-                return self.get(match.group(1), depth + 1)
-            # a reference inside a longer value, e.g. "repository/resources/security/$ref{keystore.tls.file_name}"
-            return _REF_INSIDE.sub(lambda m: str(self.get(m.group(1), depth + 1)), value)
-        return value
-
-    def password(self, key: str):
-        value = self.get(key)
-        if value is None:
-            return None, None
-        value = str(value)
-        found = _PROTECTED.search(value)
-        if found:
-            return None, found.group(0)
-        return value, None
-
-
-def resolve_location(apim_home: str, location: str) -> str:
-    location = location.replace("${carbon.home}", apim_home).replace("$sys{carbon.home}", apim_home)
-    if os.path.isabs(location):
-        return os.path.normpath(location)
-    return os.path.normpath(os.path.join(apim_home, location))
-
-
-def _interval(resolver: _Resolver, path: str) -> int:
-    raw = resolver.get("transport.passthru_https.sender.ssl_profile.interval")
-    try:
-        return int(str(raw).strip())
-    except (TypeError, ValueError):
-        raise GatewayConfigError(
-            f"{path}: [transport.passthru_https.sender.ssl_profile] interval is '{raw}', not a number of milliseconds"
-        ) from None
-
-
-def _custom_truststores(apim_home: str, config: dict, path: str) -> dict:
-    customs = config.get("keystore.ssl_profile.custom", [])
+def _custom_truststores(apim_home: str, values: dict, path: str) -> dict:
+    customs = flatten(values).get("keystore.ssl_profile.custom", [])
     if not isinstance(customs, list):
         raise GatewayConfigError(f"{path}: keystore.ssl_profile.custom must be an array of tables ([[keystore.ssl_profile.custom]])")
     stores = {}
-    for index, item in enumerate(customs):
+    for index, item in enumerate(custom_profiles(values)):
         if not isinstance(item, dict) or "servers" not in item:
             raise GatewayConfigError(f"{path}: [[keystore.ssl_profile.custom]] number {index + 1} has no servers")
         trust = flatten(item)
         location = trust.get("truststore.location")
         if location is None:
             continue
-        resolver = _Resolver(dict(trust), path)
-        password, protected = resolver.password("truststore.password")
+        password, protected = Wso2Values(trust).password("truststore.password")
         stores[str(item["servers"])] = StoreRef(
             str(location), resolve_location(apim_home, str(location)), str(trust.get("truststore.type", "JKS")),
             password, protected,
@@ -279,51 +136,26 @@ def _custom_truststores(apim_home: str, config: dict, path: str) -> dict:
     return stores
 
 
-def parse_sslprofiles(path: str, apim_home: str) -> list:
-    """The profiles of an sslprofiles.xml file, in file order."""
-    data = read_bytes(path, "sslprofiles.xml")
-    try:
-        root = ET.fromstring(data)
-    except (LookupError, ValueError) as exc:  # an unknown encoding declaration, for one
-        raise GatewayConfigError(f"{path} cannot be read as XML: {exc}") from None
-    except ET.ParseError as exc:
-        line, column = exc.position
-        raise GatewayConfigError(f"{path} is not well-formed XML: line {line}, column {column + 1}: {exc.msg if hasattr(exc, 'msg') else exc}") from None
-    profiles = []
-    for number, element in enumerate(root.iter("profile"), start=1):
-        servers_text = (element.findtext("servers") or "").strip()
-        if not servers_text:
-            raise GatewayConfigError(f"{path}: <profile> number {number} has no <servers>")
-        profiles.append(SslProfile(
-            _split_servers(servers_text),
-            _xml_store(element.find("KeyStore"), apim_home),
-            _xml_store(element.find("TrustStore"), apim_home),
-            (element.get("novalidatecert") or "").strip().lower() == "true",
-        ))
-    if root.tag != "parameter":
-        raise GatewayConfigError(f"{path}: the root element is <{root.tag}>, not <parameter name=\"customSSLProfiles\">")
-    return profiles
+def live_profiles(path: str, apim_home: str) -> list:
+    """The SSL profiles the gateway uses now (sslprofiles.xml), in file order, as SslProfile with absolute paths."""
+    return [
+        SslProfile(_split_servers(profile.servers), _store_ref(profile.keystore, apim_home),
+                   _store_ref(profile.truststore, apim_home), profile.novalidatecert)
+        for profile in read_sslprofiles(path, missing_ok=False)
+    ]
 
 
-def _xml_store(element, apim_home: str) -> StoreRef | None:
-    if element is None:
+def _store_ref(store, apim_home: str) -> StoreRef | None:
+    """A KeyStore or TrustStore of sslprofiles.xml as a StoreRef; None without a Location."""
+    if store is None or not store.location:
         return None
-    location = (element.findtext("Location") or "").strip()
-    if not location:
-        return None
-    password_element = element.find("Password")
-    password = (password_element.text or "") if password_element is not None else None
-    protected = None
-    if password_element is not None:
-        secret_alias = next((v for k, v in password_element.attrib.items() if k.endswith("secretAlias")), None)
-        if secret_alias:
-            protected, password = f"secure vault alias '{secret_alias}'", None
-        elif password is not None and _PROTECTED.search(password):
-            protected, password = _PROTECTED.search(password).group(0), None
-    return StoreRef(
-        location, resolve_location(apim_home, location), (element.findtext("Type") or "JKS").strip(), password, protected,
-        key_password=element.findtext("KeyPassword"),
-    )
+    password, protected = store.password, None
+    if password.startswith(SECRET_ALIAS_PREFIX):
+        protected, password = f"secure vault alias '{password[len(SECRET_ALIAS_PREFIX):]}'", None
+    elif PROTECTED.search(password):
+        protected, password = PROTECTED.search(password).group(0), None
+    return StoreRef(store.location, resolve_location(apim_home, store.location), store.store_type or "JKS", password,
+                    protected, key_password=store.key_password)
 
 
 def resolve_gateway(apim_home: str) -> GatewayConfig:
@@ -332,26 +164,25 @@ def resolve_gateway(apim_home: str) -> GatewayConfig:
     if not os.path.isdir(apim_home):
         raise GatewayConfigError(f"apim_home {apim_home} is not a directory")
     toml_path = os.path.join(apim_home, DEPLOYMENT_TOML)
-    config = flatten(read_toml_values(toml_path))
-    resolver = _Resolver(config, toml_path)
-
-    trust_password, trust_protected = resolver.password("truststore.password")
-    file_name = str(resolver.get("truststore.file_name"))
+    values = read_toml_values(toml_path)
+    wso2 = Wso2Values(values, apim_home)
+    trust_password, trust_protected = wso2.password("truststore.password")
+    file_name = str(wso2.get("truststore.file_name"))
     persistent = StoreRef(
         f"{SECURITY_DIR}/{file_name}", resolve_location(apim_home, f"{SECURITY_DIR}/{file_name}"),
-        str(resolver.get("truststore.type")), trust_password, trust_protected,
+        str(wso2.get("truststore.type")), trust_password, trust_protected,
     )
-    sslprofiles_path = resolve_location(apim_home, str(resolver.get("transport.passthru_https.sender.ssl_profile.file_path")))
+    sslprofiles_path = sslprofiles_location(values, apim_home)
     return GatewayConfig(
         apim_home=apim_home,
         deployment_toml=toml_path,
         sslprofiles_path=sslprofiles_path,
-        interval_ms=_interval(resolver, toml_path),
-        hostname_verifier=str(resolver.get("transport.passthru_https.sender.parameters.HostnameVerifier")),
+        interval_ms=interval_ms(values, toml_path),
+        hostname_verifier=str(wso2.get(HOSTNAME_VERIFIER)),
         persistent_truststore=persistent,
-        custom_truststores=_custom_truststores(apim_home, config, toml_path),
-        live_profiles=parse_sslprofiles(sslprofiles_path, apim_home),
-        config=config,
+        custom_truststores=_custom_truststores(apim_home, values, toml_path),
+        live_profiles=live_profiles(sslprofiles_path, apim_home),
+        config=wso2.flat,
     )
 
 

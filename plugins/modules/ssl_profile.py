@@ -343,7 +343,9 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils._errors import ApimCertificatesError
 from ansible_collections.apim.certificates.plugins.module_utils._module import exit_json, fail_json
-from ansible_collections.apim.certificates.plugins.module_utils._ssl_profiles import HAS_TOMLKIT, Request, converge
+from ansible_collections.apim.certificates.plugins.module_utils._ssl_profile_request import Request
+from ansible_collections.apim.certificates.plugins.module_utils._ssl_profiles import converge
+from ansible_collections.apim.certificates.plugins.module_utils._wso2_config import HAS_TOMLKIT
 
 
 def _store_options(name_option: str, key_password: bool) -> dict:

@@ -9,11 +9,11 @@ import time
 import pytest
 
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
-from tests.support.ansible import run_module, run_module_raw, sha256_file
-from tests.support.gateway import make_gateway_node
-from tests.support.java import compile_client, java_tls_get, needs_java
-from tests.support.pki import make_cert, pem, sha256
-from tests.support.servers import https_server
+from ansible_collections.apim.certificates.tests.support.ansible import run_module, run_module_raw, sha256_file
+from ansible_collections.apim.certificates.tests.support.gateway import make_gateway_node
+from ansible_collections.apim.certificates.tests.support.java import compile_client, java_tls_get, needs_java
+from ansible_collections.apim.certificates.tests.support.pki import make_cert, pem, sha256
+from ansible_collections.apim.certificates.tests.support.servers import https_server
 
 MODULE = "apim.certificates.endpoint_certificate"
 BACKEND, BACKEND_KEY = make_cert("localhost", sans=["localhost", "127.0.0.1"])
@@ -125,7 +125,7 @@ def test_secure_vault_password_must_be_given(tmp_path, node):
     [
         (lambda n: open(n["deployment_toml"], "a").write("\n[broken\nkey = \n"), r"deployment.toml is not valid TOML: line \d+"),
         (lambda n: os.unlink(n["deployment_toml"]), "deployment.toml .* does not exist"),
-        (lambda n: open(n["sslprofiles"], "w").write("<parameter><profile><servers>*</servers>"), r"sslprofiles.xml is not well-formed XML: line \d+"),
+        (lambda n: open(n["sslprofiles"], "w").write("<parameter><profile><servers>*</servers>"), r"sslprofiles.xml is not well-formed XML \(no element found: line \d+"),
         (lambda n: os.unlink(n["sslprofiles"]), "sslprofiles.xml .* does not exist"),
         (lambda n: os.unlink(n["live"]), "client-truststore-temp.jks does not exist"),
     ],

@@ -27,7 +27,7 @@ def _tomlkit_reads_split_arrays() -> bool:
     except ImportError:
         pass
 
-    from ansible_collections.apim.certificates.tests.conftest import FIXTURES  # pylint: disable=import-outside-toplevel
+    from ansible_collections.apim.certificates.tests.support import FIXTURES  # pylint: disable=import-outside-toplevel
 
     path = os.path.join(FIXTURES, "apim-4.x-master", "samples", "endpointCertificate-test-deployment.toml")
     if not os.path.exists(path):

@@ -18,11 +18,11 @@ import sys
 from xml.sax.saxutils import escape
 
 
-from ansible_collections.apim.certificates.plugins.module_utils import _ssl_profiles as sp
-from tests.integration.reliability import _inputs as inp
-from tests.integration.reliability._support import ProcessSampler, TaskResult, by_task, play, run_plays, snapshot, task
-from tests.support.pki import make_cert, pem
-from tests.support.servers import https_server
+from ansible_collections.apim.certificates.plugins.module_utils import _masking as masking
+from ansible_collections.apim.certificates.tests.integration.reliability import _inputs as inp
+from ansible_collections.apim.certificates.tests.integration.reliability._support import ProcessSampler, TaskResult, by_task, play, run_plays, snapshot, task
+from ansible_collections.apim.certificates.tests.support.pki import make_cert, pem
+from ansible_collections.apim.certificates.tests.support.servers import https_server
 
 STORE_PW = "Zx9-Store-7f1c-<&>"  # a truststore given by path
 GATEWAY_PW = "Zx9-Gateway-91c2"  # every store of the gateway nodes, in deployment.toml and sslprofiles.xml
@@ -222,7 +222,7 @@ def ansible_left_no_module_payload_behind(leak_run):
     assert left == []
 
 
-BUG_INLINE = ("BUG: mask_toml (plugins/module_utils/_ssl_profiles.py) masks a password only when the statement's own "
+BUG_INLINE = ("BUG: mask_toml (plugins/module_utils/_masking.py) masks a password only when the statement's own "
               "key names one; a password inside an inline table (truststore = { ..., password = \"...\" }) is shown in "
               "clear in ssl_profile's diff, which Ansible cannot mask since it is not a module option")
 
@@ -239,4 +239,4 @@ def test_passwords_in_inline_tables_are_masked_in_the_diff(tmp_path):
     result = by_task(records)["ssl"]
     assert not result.failed and result.changed, result
     assert CUSTOM_KEY_PW not in output and CUSTOM_KEY_PW not in json.dumps(result["diff"])
-    assert sp.mask_toml(text).count(CUSTOM_KEY_PW) == 0
+    assert masking.mask_toml(text).count(CUSTOM_KEY_PW) == 0

@@ -35,10 +35,12 @@ from ansible_collections.apim.certificates.plugins.module_utils import _desired
 from ansible_collections.apim.certificates.plugins.module_utils import _gateway as gw
 from ansible_collections.apim.certificates.plugins.module_utils import _info
 from ansible_collections.apim.certificates.plugins.module_utils import _ssl_profiles as sp
+from ansible_collections.apim.certificates.plugins.module_utils import _sslprofiles_xml as sslprofiles_xml
+from ansible_collections.apim.certificates.plugins.module_utils import _wso2_config as wso2_config
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
 from ansible_collections.apim.certificates.plugins.module_utils._errors import ApimCertificatesError
 from ansible_collections.apim.certificates.plugins.module_utils._facts import certificate_facts
-from tests.support.pki import cryptography_has, der, make_cert, not_valid_after, not_valid_before, pem
+from ansible_collections.apim.certificates.tests.support.pki import cryptography_has, der, make_cert, not_valid_after, not_valid_before, pem
 
 try:
     import tomllib  # an independent TOML reader to judge the library's output
@@ -427,7 +429,7 @@ def _toml_loaders_raise_only_our_errors(scratch, data):
     conf = os.path.join(home, "repository", "conf")
     os.makedirs(conf, exist_ok=True)
     path = _write(conf, "deployment.toml", data)
-    _our_errors_only(lambda: gw.load_toml(path))
+    _our_errors_only(lambda: wso2_config.load_toml(path))
     _our_errors_only(lambda: gw.resolve_gateway(home))  # then the (missing) sslprofiles.xml: our error too
     request = sp.Request.from_params({"path": path, "interval": 120000, "validate_stores": False})
     current = _our_errors_only(lambda: sp.Current.load_toml(request))
@@ -463,15 +465,15 @@ XML_TEXT = st.one_of(
 
 def _sslprofiles_loaders_raise_only_our_errors(scratch, data):
     path = _write(scratch, "sslprofiles.xml", data)
-    profiles = _our_errors_only(lambda: gw.parse_sslprofiles(path, "/opt/wso2am"))
+    profiles = _our_errors_only(lambda: gw.live_profiles(path, "/opt/wso2am"))
     assert profiles is None or all(p.servers for p in profiles)
-    _our_errors_only(lambda: sp.read_sslprofiles(path))
+    _our_errors_only(lambda: sslprofiles_xml.read_sslprofiles(path))
 
 
 test_sslprofiles_loaders_raise_only_our_errors, test_sslprofiles_loaders_raise_only_our_errors_long = \
     twins(XML_TEXT)(_sslprofiles_loaders_raise_only_our_errors)
 
-BUG_XML_ENCODING = ("BUG: plugins/module_utils/_gateway.py parse_sslprofiles and _ssl_profiles.py read_sslprofiles catch "
+BUG_XML_ENCODING = ("BUG: plugins/module_utils/_sslprofiles_xml.py read_sslprofiles (then two readers) catch "
                     "ET.ParseError only; an XML declaration naming an unknown encoding makes ElementTree raise LookupError")
 
 
@@ -847,7 +849,7 @@ test_ssl_profile_edits_keep_what_they_do_not_own, test_ssl_profile_edits_keep_wh
     twins(edits(), examples=80)(_ssl_profile_edits_keep_what_they_do_not_own)
 
 
-BUG_NAN = ("BUG: plugins/module_utils/_ssl_profiles.py _verify compares the re-parsed document with != ; a float nan "
+BUG_NAN = ("BUG: plugins/module_utils/_ssl_profiles.py _verify compared the re-parsed document with != ; a float nan "
            "anywhere in deployment.toml is never equal to itself, so every ssl_profile run on such a file (even one "
            "with nothing to change) fails with 'the planned edit would change more than the SSL profile keys'")
 

@@ -15,10 +15,11 @@ import pytest
 from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, Encoding, NoEncryption, PrivateFormat, pkcs12
 
 from ansible_collections.apim.certificates.plugins.module_utils import _ssl_profiles as sp
+from ansible_collections.apim.certificates.plugins.module_utils import _toml_splice as toml_splice
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
 from ansible_collections.apim.certificates.plugins.module_utils._errors import ApimCertificatesError
-from tests.conftest import FIXTURES
-from tests.support.pki import make_cert
+from ansible_collections.apim.certificates.tests.support import FIXTURES
+from ansible_collections.apim.certificates.tests.support.pki import make_cert
 
 try:
     import tomllib  # an independent TOML reader to check the library's output with
@@ -211,7 +212,7 @@ TRICKY = [
 
 @pytest.mark.parametrize("text", TRICKY)
 def test_scanner_finds_every_statement_and_value(text):
-    statements = sp.scan_toml(text)
+    statements = toml_splice.scan_toml(text)
     assert "".join(text[s.start:s.end] for s in statements) == text
     values = toml_loads(text)
     for statement in (s for s in statements if s.kind == "kv"):
@@ -224,7 +225,7 @@ def test_scanner_finds_every_statement_and_value(text):
 def test_array_entries_are_indexed():
     text = "[[keystore.ssl_profile.custom]]\nservers = 'a:1'\n[keystore.ssl_profile.custom.truststore]\nlocation = 'x'\n" \
            "[[keystore.ssl_profile.custom]]\nservers = 'b:2'\ntruststore.location = 'y'\n"
-    paths = [s.path for s in sp.scan_toml(text) if s.kind == "kv"]
+    paths = [s.path for s in toml_splice.scan_toml(text) if s.kind == "kv"]
     assert paths == [
         ("keystore", "ssl_profile", "custom", 0, "servers"),
         ("keystore", "ssl_profile", "custom", 0, "truststore", "location"),
@@ -288,7 +289,7 @@ def test_interval_changes_only_its_line(tmp_path, fixture):
     assert new["transport"]["passthru_https"]["sender"]["ssl_profile"]["interval"] == 120000
     for values in (old, new):
         values.get("transport", {}).get("passthru_https", {}).get("sender", {}).get("ssl_profile", {}).pop("interval", None)
-    assert sp._prune(new) == sp._prune(old)  # pylint: disable=protected-access
+    assert sp.prune_empty(new) == sp.prune_empty(old)
     stamp = identity(path)
     outcome = run(params)
     assert not outcome.plan.changed and outcome.plan.interval == 120000
@@ -316,7 +317,7 @@ def test_a_dict_option_with_only_a_password_changes_only_that_key(tmp_path, fixt
     for either in (old, values):
         either.get("keystore", {}).get("tls", {}).pop("password", None)
         either.get("truststore", {}).pop("password", None)
-    assert sp._prune(values) == sp._prune(old)  # pylint: disable=protected-access
+    assert sp.prune_empty(values) == sp.prune_empty(old)
     stamp = identity(path)
     assert not run(params).plan.changed
     assert identity(path) == stamp
