@@ -116,7 +116,7 @@ def load_toml(path: str, text: str | None = None):
 def tomllib_module():
     """The standard library's TOML reader (Python 3.11+), or None."""
     try:
-        import tomllib  # pylint: disable=import-outside-toplevel
+        import tomllib  # novermin  # pylint: disable=import-outside-toplevel  # guarded: Python 3.11+ only
     except ImportError:
         return None
     return tomllib
