@@ -66,7 +66,7 @@ def key_mix(store_path: str) -> list:
     store = ts.load_truststore(store_path, PASSWORD)
     counts = collections.Counter()
     for entry in store.entries.values():
-        facts = public_key_facts(certs._load_der_certificate(entry.certificate))  # pylint: disable=protected-access
+        facts = public_key_facts(certs.load_der_certificate(entry.certificate))
         if facts["type"] in ("RSA", "EC") and facts["size"] in (2048, 3072, 4096, 256, 384, 521):
             counts[(facts["type"], facts["size"])] += 1
     total = sum(counts.values())

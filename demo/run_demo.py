@@ -129,7 +129,7 @@ def python_trusts(url_host: str, port: int, store_path: str) -> str:
     """Python's TLS stack, trusting only what the store holds."""
     store = ts.load_truststore(store_path, PASSWORD)
     cadata = "".join(
-        pem(certs._load_der_certificate(e.certificate))  # pylint: disable=protected-access
+        pem(certs.load_der_certificate(e.certificate))
         for e in store.entries.values() if e.certificate is not None
     )
     context = ssl.create_default_context(cadata=cadata)

@@ -66,7 +66,7 @@ def _describe_label(label: bytes) -> str:
     return f"a PEM block '{text}'"
 
 
-def _der_element_length(data: bytes) -> int | None:
+def der_element_length(data: bytes) -> int | None:
     """Length of the first DER TLV in data, or None when data does not start with one."""
     if len(data) < 2 or data[0] != 0x30:
         return None
@@ -81,15 +81,15 @@ def _der_element_length(data: bytes) -> int | None:
 
 
 def _pkcs7(der: bytes) -> list:
-    """The certificates of a PKCS#7 bundle, leaf first; ValueError when der is not one. Rare: _facts reads them."""
-    from ansible_collections.apim.certificates.plugins.module_utils._facts import pkcs7_certificates  # pylint: disable=import-outside-toplevel
+    """The certificates of a PKCS#7 bundle, leaf first; ValueError when der is not one. Rare: _der_forms reads them."""
+    from ansible_collections.apim.certificates.plugins.module_utils._der_forms import pkcs7_certificates  # pylint: disable=import-outside-toplevel
 
     return pkcs7_certificates(der)
 
 
 def _what_is_der(der: bytes) -> str | None:
-    """What a DER structure that is not a certificate is, for the error message (from _facts: errors are rare)."""
-    from ansible_collections.apim.certificates.plugins.module_utils._facts import what_is_der  # pylint: disable=import-outside-toplevel
+    """What a DER structure that is not a certificate is, for the error message (from _der_forms: errors are rare)."""
+    from ansible_collections.apim.certificates.plugins.module_utils._der_forms import what_is_der  # pylint: disable=import-outside-toplevel
 
     return what_is_der(der)
 
@@ -111,7 +111,7 @@ class CertificateInfo:
 
     @classmethod
     def from_x509(cls, cert, der: bytes | None = None) -> "CertificateInfo":
-        """From a cryptography Certificate (one _load_der_certificate accepted)."""
+        """From a cryptography Certificate (one load_der_certificate accepted)."""
         from ansible_collections.apim.certificates.plugins.module_utils import _compat  # pylint: disable=import-outside-toplevel
 
         return cls(der if der is not None else certificate_der(cert), cert.subject.rfc4514_string(),
@@ -131,10 +131,10 @@ def describe_der(der: bytes) -> CertificateInfo:
     summary = _der.summarize_certificate(der)
     if summary is not None:
         return CertificateInfo(der, *summary)
-    return CertificateInfo.from_x509(_load_der_certificate(der), der)
+    return CertificateInfo.from_x509(load_der_certificate(der), der)
 
 
-def _load_der_certificate(der: bytes):
+def load_der_certificate(der: bytes):
     """cryptography's Certificate for der. ValueError when cryptography does not read it as one."""
     x509 = _x509()
     with warnings.catch_warnings():
@@ -155,7 +155,7 @@ def _load_der_certificate(der: bytes):
 
 
 def _certificates_from_der(der: bytes, source: str, load, convert) -> list:
-    length = _der_element_length(der)
+    length = der_element_length(der)
     if length is None or length > len(der):
         raise CertificateError(f"{source}: not a certificate: {_first_bytes(der)}")
     try:
@@ -191,7 +191,7 @@ def parse_certificates(data, source: str = "certificate") -> list:
 
     Raise CertificateError otherwise. source names the input in error messages, e.g. "certificate for alias 'backend'".
     """
-    return _parse(data, source, _load_der_certificate, lambda cert: cert)
+    return _parse(data, source, load_der_certificate, lambda cert: cert)
 
 
 def read_certificates(data, source: str = "certificate") -> list:
@@ -221,7 +221,7 @@ def _parse(data, source: str, load, convert) -> list:
                 except (binascii.Error, ValueError):
                     raise CertificateError(f"{source}: PEM block '{label.decode()}' is not valid base64") from None
                 if label in _CERT_LABELS:
-                    length = _der_element_length(der)
+                    length = der_element_length(der)
                     try:
                         if length is None or length > len(der):
                             raise ValueError("truncated")
@@ -246,14 +246,14 @@ def _parse(data, source: str, load, convert) -> list:
         return certs
 
     stripped = data.strip()
-    if _der_element_length(data) is not None:
+    if der_element_length(data) is not None:
         return _certificates_from_der(data, source, load, convert)
     if _BASE64_ONLY.match(stripped):
         try:
             der = base64.b64decode(b"".join(stripped.split()), validate=True)
         except (binascii.Error, ValueError):
             der = b""
-        if _der_element_length(der) is not None:
+        if der_element_length(der) is not None:
             return _certificates_from_der(der, f"{source} (base64 DER)", load, convert)
     raise CertificateError(f"{source}: not a certificate: {_first_bytes(data)}")
 

@@ -11,7 +11,7 @@ import re
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils._errors import CertificateError
 from ansible_collections.apim.certificates.plugins.module_utils._fileio import read_bytes
-from ansible_collections.apim.certificates.plugins.module_utils._truststore import DesiredCertificate, normalize_alias
+from ansible_collections.apim.certificates.plugins.module_utils._truststore_records import DesiredCertificate, normalize_alias
 
 MAX_ALIAS_LENGTH = 30  # what the API-M Publisher accepts
 _WHITESPACE = re.compile(r"\s")

@@ -18,7 +18,8 @@ from ansible_collections.apim.certificates.plugins.module_utils import _certific
 from ansible_collections.apim.certificates.plugins.module_utils import _desired
 from ansible_collections.apim.certificates.plugins.module_utils._errors import CertificateError, FileWriteError
 from ansible_collections.apim.certificates.plugins.module_utils._fileio import touch, touch_problem
-from ansible_collections.apim.certificates.plugins.module_utils._truststore import Record, StoreTarget, converge_truststores
+from ansible_collections.apim.certificates.plugins.module_utils._truststore import converge_truststores
+from ansible_collections.apim.certificates.plugins.module_utils._truststore_records import Record, StoreTarget
 
 
 class CertificateRequest(Record):

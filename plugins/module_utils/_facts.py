@@ -25,53 +25,6 @@ from ansible_collections.apim.certificates.plugins.module_utils._compat import n
 from ansible_collections.apim.certificates.plugins.module_utils._errors import CertificateError
 
 
-def what_is_der(der: bytes) -> str | None:
-    """Name a DER structure that is not a certificate, for the error message."""
-    from cryptography.hazmat.primitives import serialization  # pylint: disable=import-outside-toplevel
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            serialization.load_der_private_key(der, password=None)
-            return "a private key (DER)"
-        except TypeError:
-            return "an encrypted private key (DER)"
-        except Exception:  # noqa: BLE001 - any parse failure just means "not a key"
-            pass
-        try:
-            x509.load_der_x509_csr(der)
-            return "a certificate signing request (DER)"
-        except Exception:  # noqa: BLE001
-            pass
-        try:
-            serialization.load_der_public_key(der)
-            return "a bare public key (DER)"
-        except Exception:  # noqa: BLE001
-            pass
-    return None
-
-
-def _leaf_first(bundle: list) -> list:
-    """PKCS#7 keeps its certificates in a SET, in no useful order: put them leaf first, each followed by its issuer."""
-    remaining = list(bundle)
-    issuers = {c.issuer for c in remaining if c.issuer != c.subject}
-    leaves = [c for c in remaining if c.subject not in issuers] or remaining[:1]
-    ordered = []
-    current = leaves[0]
-    while current is not None and current in remaining:
-        ordered.append(current)
-        remaining.remove(current)
-        current = next((c for c in remaining if c.subject == current.issuer), None)
-    return ordered + remaining
-
-
-def pkcs7_certificates(der: bytes) -> list:
-    """The certificates of a PKCS#7 bundle (DER), leaf first. ValueError when der is not one."""
-    from cryptography.hazmat.primitives.serialization import pkcs7  # pylint: disable=import-outside-toplevel  # 4 ms: email
-
-    return _leaf_first(list(pkcs7.load_der_pkcs7_certificates(der)))
-
-
 def days_remaining(cert, now: datetime.datetime | None = None) -> int:
     now = now or datetime.datetime.now(datetime.timezone.utc)
     return (not_valid_after(cert) - now) // datetime.timedelta(days=1)
@@ -201,7 +154,7 @@ def entry_facts(entry, now: datetime.datetime | None = None) -> dict:
         )))
         return facts
     try:
-        cert = certs._load_der_certificate(entry.certificate)  # pylint: disable=protected-access
+        cert = certs.load_der_certificate(entry.certificate)
     except ValueError:
         raise CertificateError(f"alias '{entry.alias}' holds data that is not a valid X.509 certificate") from None
     facts.update(certificate_facts(cert, now, der=entry.certificate))

@@ -189,7 +189,7 @@ def resolve_gateway(apim_home: str) -> GatewayConfig:
 def store_targets(config, requests: list, password, store_type) -> list:
     """endpoint_certificate's stores on this node: one StoreTarget per distinct file (live and persistent truststore
     of the profile serving each endpoint), each with the aliases that belong in it. requests: (host, port, desired)."""
-    from ansible_collections.apim.certificates.plugins.module_utils._truststore import StoreTarget  # pylint: disable=import-outside-toplevel
+    from ansible_collections.apim.certificates.plugins.module_utils._truststore_records import StoreTarget  # pylint: disable=import-outside-toplevel
 
     targets = {}
     for host, port, desired in requests:

@@ -14,10 +14,8 @@ from ansible_collections.apim.certificates.plugins.module_utils._errors import A
 from ansible_collections.apim.certificates.plugins.module_utils._facts import entry_facts
 from ansible_collections.apim.certificates.plugins.module_utils._gateway import resolve_gateway
 from ansible_collections.apim.certificates.plugins.module_utils._trustcheck import check_trust, normalize_verifier
-from ansible_collections.apim.certificates.plugins.module_utils._truststore import (
-    load_truststore,
-    normalize_alias,
-)
+from ansible_collections.apim.certificates.plugins.module_utils._truststore import load_truststore
+from ansible_collections.apim.certificates.plugins.module_utils._truststore_records import normalize_alias
 
 
 def store_report(store, *, aliases=None, expiring_within_days: int = 30, content: bool = False) -> dict:
@@ -29,7 +27,7 @@ def store_report(store, *, aliases=None, expiring_within_days: int = 30, content
         if content:
             facts["pem"] = None
             if entry.certificate is not None:
-                facts["pem"] = certs.certificate_pem(certs._load_der_certificate(entry.certificate))  # pylint: disable=protected-access
+                facts["pem"] = certs.certificate_pem(certs.load_der_certificate(entry.certificate))
         entries.append(facts)
     by_fingerprint = {}
     for entry in store.entries.values():
@@ -51,7 +49,7 @@ def _anchors(store) -> dict:
     anchors = {}
     for alias, entry in store.entries.items():
         if entry.certificate is not None:
-            anchors[alias] = certs._load_der_certificate(entry.certificate)  # pylint: disable=protected-access
+            anchors[alias] = certs.load_der_certificate(entry.certificate)
     return anchors
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ansible_collections.apim.certificates.plugins.module_utils._compat import MissingLibraryError
 from ansible_collections.apim.certificates.plugins.module_utils._errors import TruststoreError
-from ansible_collections.apim.certificates.plugins.module_utils._truststore import (
+from ansible_collections.apim.certificates.plugins.module_utils._truststore_records import (
     PRIVATE_KEY,
     SECRET_KEY,
     TRUSTED_CERT,

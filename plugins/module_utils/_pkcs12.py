@@ -16,7 +16,7 @@ from ansible_collections.apim.certificates.plugins.module_utils import _certific
 from ansible_collections.apim.certificates.plugins.module_utils import _der
 from ansible_collections.apim.certificates.plugins.module_utils._compat import MissingLibraryError, pkcs12_reader, pkcs12_writer
 from ansible_collections.apim.certificates.plugins.module_utils._errors import TruststoreError
-from ansible_collections.apim.certificates.plugins.module_utils._truststore import (
+from ansible_collections.apim.certificates.plugins.module_utils._truststore_records import (
     PRIVATE_KEY,
     SECRET_KEY,
     TRUSTED_CERT,
@@ -93,7 +93,7 @@ def _open_only(data: bytes, secret: bytes | None, what: str, path: str | None) -
 def parse_pkcs12(data: bytes, password: str | None, what: str, path: str | None, open_only: bool = False) -> Truststore:
     """The entries of a PKCS12 store. open_only: the caller only needs to know that it opens with password
     (works on every cryptography; the result then has no entries when cryptography cannot list them)."""
-    length = certs._der_element_length(data)  # pylint: disable=protected-access
+    length = certs.der_element_length(data)
     if length is None or length != len(data):
         raise TruststoreError(f"{what} is corrupt or truncated (PKCS12: the DER structure does not span the file)")
     if password is not None and "\x00" in password:
@@ -177,7 +177,7 @@ def serialize_pkcs12(store: Truststore, password: str) -> bytes:
                 f"{describe(store.path)} holds {entry.entry_type} '{alias}'; this collection rewrites PKCS12 stores "
                 "only when they hold trusted certificates alone"
             )
-        cert = certs._load_der_certificate(entry.certificate)  # pylint: disable=protected-access
+        cert = certs.load_der_certificate(entry.certificate)
         bags.append(pkcs12.PKCS12Certificate(cert, alias.encode("utf-8")))
     encryption = BestAvailableEncryption(password.encode("utf-8")) if password else NoEncryption()
     return pkcs12.serialize_java_truststore(bags, encryption)

@@ -769,7 +769,7 @@ def setup_disk_full_deployment_toml(d, ctx):
 
 # === cases that were known bugs (now fixed: bug=None runs them with the rest of the catalogue) ================
 
-BUG_SUBJECT = None  # fixed: _certificates._load_der_certificate decodes names and extensions at load
+BUG_SUBJECT = None  # fixed: _certificates.load_der_certificate decodes names and extensions at load
 
 
 @case(G_BUGS, "certificate-with-a-malformed-subject", EC,

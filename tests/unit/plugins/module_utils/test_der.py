@@ -37,7 +37,7 @@ def judged(data: bytes):
     """_der's summary, after checking it against cryptography. None when _der is unsure."""
     summary = _der.summarize_certificate(data)
     if summary is not None:
-        cert = certs._load_der_certificate(data)  # pylint: disable=protected-access  # raises if cryptography refuses
+        cert = certs.load_der_certificate(data)  # raises if cryptography refuses
         assert summary == (cert.subject.rfc4514_string(), cert.issuer.rfc4514_string(),
                            not_valid_before(cert), not_valid_after(cert))
     return summary
