@@ -17,7 +17,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.x509.oid import NameOID
 
 from ansible_collections.apim.certificates.plugins.module_utils import _compat
-from ansible_collections.apim.certificates.plugins.module_utils import _gateway as gw
 from ansible_collections.apim.certificates.plugins.module_utils import _ssl_profiles as sp
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
 from ansible_collections.apim.certificates.plugins.module_utils import _wso2_config as wso2_config
@@ -142,7 +141,7 @@ def test_without_tomllib_a_file_tomlkit_misreads_is_refused_and_left_alone(tmp_p
     path = tmp_path / "deployment.toml"
     shutil.copy(os.path.join(FIXTURES, "apim-4.x-master", "samples", SPLIT), path)
     before = path.read_bytes()
-    monkeypatch.setattr(gw, "tomllib_module", lambda: None)
+    monkeypatch.setattr(wso2_config, "tomllib_module", lambda: None)
     monkeypatch.setattr(sp, "tomllib_module", lambda: None)
     request = sp.Request.from_params({"path": str(path), "interval": 120000})
     if tomlkit.parse(before.decode()).as_string() == before.decode():
