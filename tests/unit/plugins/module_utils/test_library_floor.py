@@ -17,12 +17,12 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.x509.oid import NameOID
 
 from ansible_collections.apim.certificates.plugins.module_utils import _compat
-from ansible_collections.apim.certificates.plugins.module_utils import _gateway as gw
 from ansible_collections.apim.certificates.plugins.module_utils import _ssl_profiles as sp
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
+from ansible_collections.apim.certificates.plugins.module_utils import _wso2_config as wso2_config
 from ansible_collections.apim.certificates.plugins.module_utils._errors import GatewayConfigError
-from tests.conftest import FIXTURES
-from tests.support.pki import cryptography_has, make_cert
+from ansible_collections.apim.certificates.tests.support import FIXTURES
+from ansible_collections.apim.certificates.tests.support.pki import cryptography_has, make_cert
 
 pytestmark = pytest.mark.floor
 UTC = datetime.timezone.utc
@@ -115,7 +115,7 @@ def test_a_missing_library_message_names_what_was_found():
 
 @pytest.mark.skipif(not os.path.isdir(FIXTURES), reason=f"WSO2's real files are not at {FIXTURES} (../shared absent)")
 def test_toml_values_without_unwrap_equal_the_standard_reading():
-    tomllib = gw.tomllib_module()
+    tomllib = wso2_config.tomllib_module()
     if tomllib is None:
         pytest.skip("no tomllib (Python < 3.11) to compare with")
     import tomlkit  # pylint: disable=import-outside-toplevel
@@ -141,7 +141,7 @@ def test_without_tomllib_a_file_tomlkit_misreads_is_refused_and_left_alone(tmp_p
     path = tmp_path / "deployment.toml"
     shutil.copy(os.path.join(FIXTURES, "apim-4.x-master", "samples", SPLIT), path)
     before = path.read_bytes()
-    monkeypatch.setattr(gw, "tomllib_module", lambda: None)
+    monkeypatch.setattr(wso2_config, "tomllib_module", lambda: None)
     monkeypatch.setattr(sp, "tomllib_module", lambda: None)
     request = sp.Request.from_params({"path": str(path), "interval": 120000})
     if tomlkit.parse(before.decode()).as_string() == before.decode():
@@ -154,7 +154,7 @@ def test_without_tomllib_a_file_tomlkit_misreads_is_refused_and_left_alone(tmp_p
 
 @pytest.mark.skipif(not os.path.isdir(FIXTURES), reason=f"WSO2's real files are not at {FIXTURES} (../shared absent)")
 def test_with_tomllib_the_same_file_is_edited_whatever_the_tomlkit(tmp_path):
-    if gw.tomllib_module() is None:
+    if wso2_config.tomllib_module() is None:
         pytest.skip("no tomllib (Python < 3.11)")
     path = tmp_path / "deployment.toml"
     shutil.copy(os.path.join(FIXTURES, "apim-4.x-master", "samples", SPLIT), path)
@@ -163,4 +163,4 @@ def test_with_tomllib_the_same_file_is_edited_whatever_the_tomlkit(tmp_path):
     after = path.read_text()
     changed = [line for line in after.splitlines() if line not in before.splitlines()]
     assert changed == ["interval = 120000"] or all("interval" in line or line.startswith("[") for line in changed)
-    assert gw.tomllib_module().loads(after)["resource"]["access_control"] == gw.tomllib_module().loads(before)["resource"]["access_control"]
+    assert wso2_config.tomllib_module().loads(after)["resource"]["access_control"] == wso2_config.tomllib_module().loads(before)["resource"]["access_control"]
