@@ -195,6 +195,7 @@ class Fleet:
     sudoers: str
     nodes: dict  # name -> Node
     owner_pid: int | None = None
+    state_copy: str | None = None  # the command line's --state file: the fleet is an orphan once that is gone
     accounts: list = dataclasses.field(default_factory=list)  # every account made, for teardown
 
     # -- state ----------------------------------------------------------------------------------------------------
@@ -443,7 +444,8 @@ def _sweep_orphans(base: str) -> None:
             fleet = Fleet.load(state)
         except (OSError, ValueError, TypeError):
             continue
-        if fleet.owner_pid and not _alive(fleet.owner_pid):
+        if (fleet.owner_pid and not _alive(fleet.owner_pid)) or \
+                (not fleet.owner_pid and fleet.state_copy and not os.path.exists(fleet.state_copy)):
             fleet.down()
 
 
@@ -563,6 +565,7 @@ def main(argv=None) -> int:
         except RuntimeError as exc:
             print(f"fleet up: {exc}", file=sys.stderr)
             return 1
+        fleet.state_copy = os.path.abspath(args.state)
         fleet.save(args.state)
         if args.instance_config:
             import yaml  # pylint: disable=import-outside-toplevel
