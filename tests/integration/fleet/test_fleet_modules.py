@@ -104,9 +104,9 @@ def _permission_failure(record, node, account):
     msg = record.get("msg", "")
     assert record["_status"] == "failed", \
         f"{node.name}: {record.get('_task')} did not fail (changed={record.get('changed')}, check_mode={record.get('check_mode')})"
-    assert home_paths(msg, node), f"{node.name}: the message names no file of {node.home}: {msg}"
-    assert account in msg, f"{node.name}: the message does not name the account {account}: {msg}"
-    assert "become" in msg, f"{node.name}: the message does not say to use become/become_user: {msg}"
+    assert home_paths(msg, node), f"{node.name} {record['_task']}: the message names no file of {node.home}: {msg}"
+    assert account in msg, f"{node.name} {record['_task']}: the message does not name the account {account}: {msg}"
+    assert "become" in msg, f"{node.name} {record['_task']}: the message does not say to use become/become_user: {msg}"
     assert "Traceback" not in msg, msg
     return msg
 
