@@ -364,9 +364,14 @@ Subsystem sftp {sftp}
 """)
     os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege separation folder (made at boot by systemd)
     _run(SSHD, "-t", "-f", config)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(pidfile)
+    node.pid = None
     _run(SSHD, "-f", config, "-E", os.path.join(node.sshd_dir, "sshd.log"))
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
+        if node.pid and not _alive(node.pid):
+            break  # it exited: the port was taken, or the config was refused
         with contextlib.suppress(OSError, ValueError):
             with open(pidfile, encoding="utf-8") as handle:
                 node.pid = int(handle.read().strip())
@@ -482,6 +487,7 @@ def up(node_names=("gw1", "gw2", "gw3"), interpreters=INTERPRETERS, *, homes: bo
         os.makedirs(os.path.join(directory, "homes"), mode=0o755)
         for node in fleet.nodes.values():
             fleet.accounts.append(node.service_account)
+            fleet.save()
             _add_account(node.service_account, os.path.join(directory, "homes", node.service_account),
                          shell="/usr/sbin/nologin")
             os.makedirs(node.home, mode=DIR_MODE)
@@ -508,9 +514,16 @@ def up(node_names=("gw1", "gw2", "gw3"), interpreters=INTERPRETERS, *, homes: bo
         shutil.copy2(sudoers_tmp, fleet.sudoers)
         known = []
         for node in fleet.nodes.values():
-            node.port = _free_port()
-            fleet.save()
-            _start_sshd(node, [fleet.login, fleet.auditor])
+            for attempt in range(3):  # the free port may be taken before sshd binds it
+                node.port = _free_port()
+                fleet.save()
+                try:
+                    _start_sshd(node, [fleet.login, fleet.auditor])
+                    break
+                except RuntimeError:
+                    _stop_sshd(node)
+                    if attempt == 2:
+                        raise
             fleet.save()
             with open(os.path.join(node.sshd_dir, "ssh_host_ed25519_key.pub"), encoding="utf-8") as handle:
                 kind, blob = handle.read().split()[:2]
