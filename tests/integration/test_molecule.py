@@ -1,14 +1,18 @@
 """The Molecule scenario molecule/gateway_sync, run as a developer runs it: `molecule test -s gateway_sync`.
 
-Three simulated API-M 4.x gateway nodes (prepare), the gateway_sync role (converge), the same again changing nothing
-(idempotence), keytool and truststore_info as judges (verify), the nodes removed (cleanup, destroy).
+Three API-M 4.x gateway nodes reached over SSH (create: the SSH test fleet of tests/support/fleet.py; prepare: their
+homes, drifted), the gateway_sync role as each node's service account (converge), the same again changing nothing
+(idempotence), keytool and truststore_info as judges (verify), the sshds stopped and the accounts deleted (destroy).
 Nothing is read from or written to the user's ~/.cache/molecule or ~/.ansible: HOME, ANSIBLE_HOME, Molecule's
 ephemeral directory (where the nodes live) and Ansible's temp directories are all under tmp_path.
 """
 
 from __future__ import annotations
 
+import grp
+import json
 import os
+import pwd
 import re
 import subprocess
 import sys
@@ -16,6 +20,7 @@ import time
 
 import pytest
 
+from ansible_collections.apim.certificates.tests.support import fleet as fleet_mod
 from ansible_collections.apim.certificates.tests.support.ansible import COLLECTIONS, ROOT
 
 BIN = os.path.dirname(sys.executable)
@@ -41,6 +46,7 @@ def _env(tmp_path) -> dict:
         "ANSIBLE_NOCOLOR": "1",
         "NO_COLOR": "1",
         "MOLECULE_EPHEMERAL_DIRECTORY": str(dirs["molecule"]),
+        "APIM_FLEET_RECORD": str(tmp_path / "fleet-started.json"),  # create.yml copies the fleet's state here
     })
     for name in ("PY_COLORS", "FORCE_COLOR", "VIRTUAL_ENV"):
         env.pop(name, None)
@@ -61,8 +67,29 @@ def _recap(text: str) -> dict:
             for m in re.finditer(r"^(gw\d)\s+:\s+(ok=.*)$", text, re.MULTILINE)}
 
 
+def _gone(record: dict) -> list:
+    """What is left of the fleet recorded in create's fleet-started.json: sshds, accounts, groups, sudoers, folder."""
+    left = [f"sshd {n['name']} (pid {n['pid']})" for n in record["nodes"].values()
+            if n.get("pid") and fleet_mod._alive(n["pid"])]  # pylint: disable=protected-access
+    for account in record["accounts"]:
+        for lookup in (pwd.getpwnam, grp.getgrnam):
+            try:
+                lookup(account)
+                left.append(f"{lookup.__name__[3:-3]} {account}")
+            except KeyError:
+                pass
+    left += [path for path in (record["sudoers"], record["directory"]) if os.path.exists(path)]
+    return left
+
+
 @pytest.mark.slow
+@pytest.mark.fleet
 def test_molecule_gateway_sync_scenario(tmp_path):
+    reason = fleet_mod.missing()
+    if reason:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI must run the Molecule scenario over the SSH fleet, but: {reason} (.ci/run installs these)")
+        pytest.skip(reason)
     if not os.path.exists(MOLECULE):
         pytest.skip(f"molecule is not installed next to {sys.executable} (pip install -r requirements-test.txt)")
     if not os.path.exists(os.path.join(COLLECTIONS, "ansible_collections", "apim", "certificates", "galaxy.yml")):
@@ -71,7 +98,7 @@ def test_molecule_gateway_sync_scenario(tmp_path):
     started = time.monotonic()
     # one stream, so Molecule's step messages (stderr) and ansible-playbook's output (stdout) stay in order
     proc = subprocess.run([MOLECULE, "test", "-s", "gateway_sync"], cwd=ROOT, env=_env(tmp_path), stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, timeout=600, check=False)
+                          stderr=subprocess.STDOUT, text=True, timeout=900, check=False)
     elapsed = time.monotonic() - started
     output = proc.stdout
     print(f"\nmolecule test -s gateway_sync: exit {proc.returncode} in {elapsed:.1f} s")
@@ -88,6 +115,13 @@ def test_molecule_gateway_sync_scenario(tmp_path):
     assert set(verify) == set(NODES) and all(r["failed"] == 0 for r in verify.values()), verify
     _step(output, "cleanup")
 
-    # cleanup removed the nodes; nothing landed in the (fake) home
+    # verify.yml checked that each node was reached over SSH on its own port, as its service account
+    assert "Check that this node is reached over SSH" in _step(output, "verify")
+    with open(tmp_path / "fleet-started.json", encoding="utf-8") as handle:
+        record = json.load(handle)
+    assert sorted(record["nodes"]) == list(NODES)
+    assert len({n["port"] for n in record["nodes"].values()}) == len(NODES)
+    # destroy stopped the sshds and deleted the accounts, the sudoers file and the node homes; cleanup removed the rest
+    assert not _gone(record), _gone(record)
     assert not (tmp_path / "molecule" / "gateway-sync").exists(), sorted(os.listdir(tmp_path / "molecule"))
     assert not any((tmp_path / "home").iterdir()), sorted(os.listdir(tmp_path / "home"))

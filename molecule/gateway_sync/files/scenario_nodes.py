@@ -161,6 +161,7 @@ def make_node(home: str, drift: str, certs_dir: str, state_file: str, alias: str
         "sslprofiles": node["sslprofiles"],
         "sslprofiles_mtime": os.stat(node["sslprofiles"]).st_mtime,
     })
+    os.makedirs(os.path.dirname(os.path.abspath(state_file)), exist_ok=True)
     _write(state_file, json.dumps(state, indent=2) + "\n")  # last: the `creates:` marker
 
 
