@@ -141,6 +141,8 @@ def run_ssh(quick: bool, baseline: tuple, sizes=SSH_SIZES, forks: int = 5, log=p
 
     work = fresh_dir(os.path.join(OUT, "fleet-ssh"))
     reps = 1 if quick else 3
+    if not sizes:
+        return {"forks": forks, "sizes": {}, "skipped": "no SSH sizes asked for"}
     fleet, reason = _ssh_fleet(max(sizes), log)
     section = {"forks": forks, "pipelining": True, "repetitions": reps, "sizes": {}, "skipped": reason}
     if fleet is None:

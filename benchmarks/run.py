@@ -126,8 +126,8 @@ def main() -> int:
         else:
             section, section_rows = fleet_ssh.run(
                 args.quick, forks=args.forks, baseline_ref=args.baseline, log=log,
-                ssh_sizes=tuple(int(s) for s in args.ssh_sizes.split(",")),
-                local_sizes=tuple(int(s) for s in args.local_sizes.split(",")))
+                ssh_sizes=tuple(int(s) for s in args.ssh_sizes.split(",") if s.strip()),
+                local_sizes=tuple(int(s) for s in args.local_sizes.split(",") if s.strip()))
         section["seconds"] = time.perf_counter() - t0
         results[name] = section
         rows += section_rows

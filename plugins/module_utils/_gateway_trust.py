@@ -161,7 +161,8 @@ def sync(*, apim_home: str, password=None, store_type: str = "auto", certificate
 
     keep = {r["alias"] for r in requested} | {r["alias"] for r in result["results"]}
     result["before"] = {"stores": [store_state(s, roles, stock, keep) for s, roles, _secret in before]}
-    result["after"] = {"stores": [store_state(s, roles, stock, keep) for s, roles, _secret in after]}
+    result["after"] = result["before"] if after is before else {
+        "stores": [store_state(s, roles, stock, keep) for s, roles, _secret in after]}
     result["requested"] = requested
     result["unmanaged"] = unmanaged
     result["expiring_within_days"] = expiring_within_days
