@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from ansible.errors import AnsibleActionFail
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.apim.certificates.plugins.plugin_utils import _fleet
@@ -15,7 +16,7 @@ from ansible_collections.apim.certificates.plugins.plugin_utils import _fleet
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
-    _VALID_ARGS = frozenset(("hosts", "result_var", "profiles_var", "expiring_within_days"))
+    _VALID_ARGS = frozenset(("hosts", "result_var", "profiles_var", "expiring_within_days", "fail_on_drift", "fail_on_untrusted"))
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
@@ -50,6 +51,10 @@ class ActionModule(ActionBase):
                 f"no apim.certificates.gateway_trust result registered as '{result_var}' for {', '.join(missing)}: "
                 "run gateway_trust on every host of the batch first, or name the hosts that ran it in hosts"
             )
-        report = _fleet.report(results, profiles, expiring_within_days)
+        try:
+            flags = {name: boolean(args.get(name, False), strict=True) for name in ("fail_on_drift", "fail_on_untrusted")}
+        except TypeError as exc:
+            raise AnsibleActionFail(f"fail_on_drift and fail_on_untrusted must be booleans: {exc}") from None
+        report = _fleet.report(results, profiles, expiring_within_days, **flags)
         result.update(changed=False, ansible_facts={"gateway_sync_report": report, "gateway_sync_summary": report["summary"]})
         return result

@@ -39,6 +39,14 @@ options:
     description: Shown in the summary next to the certificates that expire soon (each node lists those itself).
     type: int
     default: 30
+  fail_on_drift:
+    description: List drift (a node whose run changed, or in check mode would change, something) in RV(ansible_facts.gateway_sync_report.failures).
+    type: bool
+    default: false
+  fail_on_untrusted:
+    description: List the endpoints a node does not trust in RV(ansible_facts.gateway_sync_report.failures).
+    type: bool
+    default: false
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -120,4 +128,11 @@ ansible_facts:
         check_mode:
           description: Whether the nodes' runs were in check mode.
           type: bool
+        failures:
+          description:
+            - Why the play should fail, in words. Nodes that differ after a run outside check mode; with
+              O(fail_on_drift), the nodes that drift; with O(fail_on_untrusted), the endpoints a node does not trust.
+            - This action never fails for these itself, so that the report can be shown first.
+          type: list
+          elements: str
 """

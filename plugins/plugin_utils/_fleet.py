@@ -10,6 +10,8 @@ controller's cost per node does not grow with the fleet. Inputs are keyed by inv
 
 from __future__ import annotations
 
+import json
+
 
 def _roles(store: dict) -> list:
     return store.get("role", "live").split("+")
@@ -120,8 +122,13 @@ def summary(results: dict, profiles: dict | None = None, expiry_warn_days: int =
     }
 
 
-def report(results: dict, profiles: dict | None = None, expiry_warn_days: int = 30) -> dict:
-    """Everything the role prints and judges, from one pass over the nodes' results."""
+def report(results: dict, profiles: dict | None = None, expiry_warn_days: int = 30, *, fail_on_drift: bool = False,
+           fail_on_untrusted: bool = False) -> dict:
+    """Everything the role prints and judges, from one pass over the nodes' results.
+
+    failures: why the play must fail, in words: nodes that differ after a real run, and, when asked for, drift and
+    endpoints a node does not trust.
+    """
     profiles = {node: p for node, p in (profiles or {}).items() if p and not p.get("skipped")}
     drifting = sorted({node for node, r in results.items() if r.get("changed")}
                       | {node for node, p in profiles.items() if p.get("changed")})
@@ -130,12 +137,22 @@ def report(results: dict, profiles: dict | None = None, expiry_warn_days: int = 
         bad = [check["endpoint"] for check in result.get("trust_checks", []) if not check["trusted"]]
         if bad:
             untrusted[node] = bad
+    check_mode = any(r.get("check_mode") for r in results.values())
+    verification = verify(results)
+    failures = []
+    if not check_mode and not verification["ok"]:
+        failures.append(f"Nodes differ after converging: {json.dumps(verification['differing'], sort_keys=True)}")
+    if fail_on_drift and drifting:
+        failures.append(f"The gateway nodes drift from the source of truth: {', '.join(drifting)} would change.")
+    if fail_on_untrusted and untrusted:
+        failures.append(f"Not trusted: {json.dumps(untrusted, sort_keys=True)}")
     return {
         "drift": drift_report(results),
         "not_in_source": {node: list(r.get("unmanaged") or []) for node, r in sorted(results.items())},
-        "verification": verify(results),
+        "verification": verification,
         "summary": summary(results, profiles, expiry_warn_days),
         "drifting": drifting,
         "untrusted": untrusted,
-        "check_mode": any(r.get("check_mode") for r in results.values()),
+        "check_mode": check_mode,
+        "failures": failures,
     }
