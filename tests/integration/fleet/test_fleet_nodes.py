@@ -54,41 +54,50 @@ def test_each_node_is_an_sshd_of_its_own_on_loopback_only(fleet, nodes):
         assert f"{fleet.login} ALL=(ALL:ALL) NOPASSWD: ALL" in handle.read()
 
 
+def _as(name, account, task, **keywords):
+    """task run as one of the accounts: login, root, service (piped), service-unpiped, auditor."""
+    task = dict(task, name=f"{name} as {account}", **keywords)
+    if account == "root":
+        task["become"] = True
+    elif account.startswith("service"):
+        task.update(become=True, become_user="{{ fleet_service_account }}")
+        if account == "service-unpiped":
+            task["vars"] = {"ansible_pipelining": False}
+    elif account == "auditor":
+        task["vars"] = {"ansible_user": "{{ fleet_auditor }}"}
+    return task
+
+
 def test_accounts_and_interpreters_as_the_modules_see_them(fleet, nodes, tmp_path):
-    tasks = [
-        {"name": "who", "ansible.builtin.command": "id -un", "changed_when": False},
-        {"name": "groups", "ansible.builtin.command": "id -Gn", "changed_when": False},
-        {"name": "libraries", "ansible.builtin.command": {"argv": ["{{ ansible_python_interpreter }}", "-c", PROBE]},
-         "changed_when": False},
-        {"name": "can read the home", "ansible.builtin.stat": {"path": "{{ gateway_sync_apim_home }}/repository/conf/deployment.toml"},
-         "ignore_errors": True},
-    ]
-    plain = run_play(fleet, tmp_path, tasks=tasks)
-    assert plain.rc == 0, plain.output
-    root = run_play(fleet, tmp_path, tasks=tasks[:1], become=True)
-    assert root.rc == 0, root.output
-    service = run_play(fleet, tmp_path, tasks=tasks[:1] + tasks[3:], become=True, become_user="service")
-    assert service.rc == 0, service.output
-    service_unpiped = run_play(fleet, tmp_path, tasks=tasks[:1], become=True, become_user="service", pipelining=False)
-    assert service_unpiped.rc == 0, service_unpiped.output
-    auditor = run_play(fleet, tmp_path, tasks=tasks[:2] + tasks[3:], user=fleet.auditor)
-    assert auditor.rc == 0, auditor.output
+    who = {"ansible.builtin.command": "id -un", "changed_when": False}
+    read = {"ansible.builtin.stat": {"path": "{{ gateway_sync_apim_home }}/repository/conf/deployment.toml"},
+            "ignore_errors": True}
+    tasks = [_as("who", account, who) for account in ("login", "root", "service", "service-unpiped", "auditor")]
+    tasks += [_as("read", account, read) for account in ("login", "service", "auditor")]
+    tasks += [_as("groups", "auditor", {"ansible.builtin.command": "id -Gn", "changed_when": False}),
+              _as("libraries", "login", {"ansible.builtin.command": {"argv": ["{{ ansible_python_interpreter }}", "-c", PROBE]},
+                                         "changed_when": False})]
+    run = run_play(fleet, tmp_path, tasks=tasks, play_vars={"fleet_auditor": fleet.auditor})
+    assert run.rc == 0, run.output
 
     for name, node in nodes.items():
-        assert plain.task("who")[name]["stdout"] == fleet.login
-        assert root.task("who")[name]["stdout"] == "root"
-        assert service.task("who")[name]["stdout"] == node.service_account
-        assert service_unpiped.task("who")[name]["stdout"] == node.service_account
-        assert auditor.task("who")[name]["stdout"] == fleet.auditor
+        assert run.task("who as login")[name]["stdout"] == fleet.login
+        assert run.task("who as root")[name]["stdout"] == "root"
+        assert run.task("who as service")[name]["stdout"] == node.service_account
+        assert run.task("who as service-unpiped")[name]["stdout"] == node.service_account
+        assert run.task("who as auditor")[name]["stdout"] == fleet.auditor
         # the login account cannot even see the gateway's files; the service account and the auditor can
-        denied = plain.task("can read the home")[name]
+        denied = run.task("read as login")[name]
         assert denied["_status"] == "failed" and "Permission denied" in denied["msg"], denied
-        assert service.task("can read the home")[name]["stat"]["exists"]
-        assert auditor.task("can read the home")[name]["stat"]["exists"]
-        assert not auditor.task("can read the home")[name]["stat"]["writeable"]
-        assert node.service_account in auditor.task("groups")[name]["stdout"].split()
+        assert run.task("read as service")[name]["stat"]["writeable"]
+        assert run.task("read as auditor")[name]["stat"]["readable"]
+        assert not run.task("read as auditor")[name]["stat"]["writeable"]
+        assert node.service_account in run.task("groups as auditor")[name]["stdout"].split()
 
-    libs = {name: json.loads(plain.task("libraries")[name]["stdout"]) for name in nodes}
+    # every interpreter is some node's: the role and module tests then run on each of them
+    assert sorted(node.flavor for node in nodes.values()) == sorted(fleet_mod.INTERPRETERS), \
+        "each node must have its own interpreter (APIM_FLEET_INTERPRETERS overrides them)"
+    libs = {name: json.loads(run.task("libraries as login")[name]["stdout"]) for name in nodes}
     distro = json.loads(subprocess.run([fleet_mod.SYSTEM_PYTHON, "-c", PROBE], capture_output=True, text=True,
                                        check=True).stdout)
     by_flavor = {node.flavor: libs[name] for name, node in nodes.items()}
