@@ -1,0 +1,68 @@
+"""The gateway_sync role over real SSH, as each node's service account (sudo, pipelining on), on every interpreter.
+
+gw1 runs on the distribution's /usr/bin/python3, gw2 on the oldest libraries the collection claims, gw3 on the newest.
+--check writes nothing (byte for byte, owner and mode) but reports what it would change; the converge changes each
+node; a second run changes nothing; every file keeps its owner, group and mode (0640, the service account); keytool
+lists the declared certificate in the live and the persistent truststore of every node.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
+from tests.integration.fleet._support import PASSWORD, assert_owned_by_service_account, run_play, snapshot
+from tests.support import fleet as fleet_mod
+from tests.support.java import KEYTOOL, keytool_list
+from tests.support.pki import make_cert, pem, sha256
+
+pytestmark = [pytest.mark.fleet, pytest.mark.xdist_group("fleet")]
+
+GOOD, _good_key = make_cert("orders.internal", sans=["orders.internal"])
+STALE, _stale_key = make_cert("orders.internal", sans=["orders.internal"])
+ROLE_VARS = {
+    "gateway_sync_certificates": [{"alias": "orders", "certificate": pem(GOOD)}],
+    "gateway_sync_ssl_profile": {"interval": 60000},
+}
+CONVERGE_TASK = "apim.certificates.gateway_sync : Converge the trusted certificates (live and persistent truststores, then reload)"
+PROFILE_TASK = "apim.certificates.gateway_sync : Converge the SSL profiles"
+
+
+def _role_play(fleet, tmp_path, **kwargs):
+    return run_play(fleet, tmp_path, become=True, become_user="service",
+                    roles=[{"role": "apim.certificates.gateway_sync", "vars": ROLE_VARS}], **kwargs)
+
+
+def test_role_as_the_service_account_check_converge_idempotent(fleet, nodes, tmp_path):
+    stale = nodes["gw2"]
+    for store in ("live", "persistent"):
+        ts.converge_truststore(stale.paths[store], PASSWORD, [ts.DesiredCertificate("orders", "present", STALE)])
+    fleet_mod.own(stale.home, stale.service_account)
+    before = {name: snapshot(node) for name, node in nodes.items()}
+
+    audit = _role_play(fleet, tmp_path, check=True)
+    assert audit.rc == 0, audit.output
+    assert {name: snapshot(node) for name, node in nodes.items()} == before, "--check changed a file, an owner or a mode"
+    assert {h: r.get("changed") for h, r in audit.task(CONVERGE_TASK).items()} == {n: True for n in nodes}, audit.output
+    assert {h: r.get("changed") for h, r in audit.task(PROFILE_TASK).items()} == {n: True for n in nodes}, audit.output
+
+    converge = _role_play(fleet, tmp_path)
+    assert converge.rc == 0, converge.output
+    assert {h: r["failed"] for h, r in converge.recap.items()} == {n: 0 for n in nodes}, converge.output
+    assert {h: r.get("changed") for h, r in converge.task(CONVERGE_TASK).items()} == {n: True for n in nodes}
+    for node in nodes.values():
+        assert_owned_by_service_account(node)
+        assert snapshot(node) != before[node.name]
+        if KEYTOOL:
+            for store in ("live", "persistent"):
+                listed = keytool_list(node.paths[store], PASSWORD)
+                assert listed["orders"] == ("trustedCertEntry", sha256(GOOD)), f"{node.name} {store}: {listed.get('orders')}"
+                assert sha256(STALE) not in {sha for _kind, sha in listed.values()}
+        with open(node.paths["deployment_toml"], encoding="utf-8") as handle:
+            assert "60000" in handle.read()
+    after = {name: snapshot(node) for name, node in nodes.items()}
+
+    again = _role_play(fleet, tmp_path)
+    assert again.rc == 0, again.output
+    assert {h: r["changed"] for h, r in again.recap.items()} == {n: 0 for n in nodes}, again.output
+    assert {name: snapshot(node) for name, node in nodes.items()} == after
