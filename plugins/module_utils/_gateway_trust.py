@@ -13,6 +13,7 @@ alias that is not stock (or that the run names), with its SHA-256; stock entries
 
 from __future__ import annotations
 
+import base64
 import datetime
 import os
 import re
@@ -107,9 +108,38 @@ def _expiring(stores: list, stock: StockAliases, within_days: int, now: datetime
     return [found[key] for key in sorted(found)]
 
 
-def _requests(certificates: list, remove_aliases: list, prune: bool, stores: list, stock: StockAliases) -> tuple:
+def _held_as_pinned(item: dict, config, stores: list):
+    """The DER both stores already hold under the alias of a pinned endpoint certificate, else None.
+
+    Then the certificate need not be fetched again: the pin names it, and the node holds it where the endpoint's
+    SSL profile (the default one) reads it. The trust check still asks the endpoint what it presents now.
+    """
+    if item.get("state", "present") != "present" or not item.get("endpoint") or not item.get("fingerprint") \
+            or item.get("certificate") or item.get("certificate_path"):
+        return None
+    from ansible_collections.apim.certificates.plugins.module_utils._endpoint import parse_endpoint  # pylint: disable=import-outside-toplevel
+
+    try:
+        host, port = parse_endpoint(item["endpoint"])
+        pinned = certs.normalize_fingerprint(item["fingerprint"])
+    except ApimCertificatesError:
+        return None  # the normal path words the error
+    if not config.profile_for(host, port).is_default:
+        return None
+    held = [store.entries.get(str(item["alias"]).lower()) for store, _roles, _secret in stores]
+    if any(entry is None or entry.sha256 != pinned for entry in held):
+        return None
+    return held[0].certificate
+
+
+def _requests(certificates: list, remove_aliases: list, prune: bool, stores: list, stock: StockAliases, config=None) -> tuple:
     """(CertificateRequest list, requested [{alias, state}], unmanaged aliases)."""
-    requests = [CertificateRequest(source=f"certificates[{index}]", **item) for index, item in enumerate(certificates)]
+    requests = []
+    for index, item in enumerate(certificates):
+        held = _held_as_pinned(item, config, stores) if config is not None else None
+        if held is not None:
+            item = dict(item, certificate=base64.b64encode(held).decode("ascii"))
+        requests.append(CertificateRequest(source=f"certificates[{index}]", **item))
     wanted = {str(r.alias).lower() for r in requests}
     removals = []
     for alias in remove_aliases:
@@ -136,7 +166,7 @@ def sync(*, apim_home: str, password=None, store_type: str = "auto", certificate
     now = datetime.datetime.now(datetime.timezone.utc)
     config = resolve_gateway(apim_home)
     before = _gateway_stores(config, password, store_type)
-    requests, requested, unmanaged = _requests(list(certificates), list(remove_aliases), prune, before, stock)
+    requests, requested, unmanaged = _requests(list(certificates), list(remove_aliases), prune, before, stock, config)
 
     outcomes = []
     if requests:

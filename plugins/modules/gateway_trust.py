@@ -68,6 +68,8 @@ options:
           - The backend, as C(https://host:port[/path]) or C(host:port). Without O(certificates[].certificate) or
             O(certificates[].certificate_path) the certificate is fetched from it, from the node. It also selects the
             SSL profile, and is checked for trust (O(verify_endpoints)).
+          - Not fetched again when it is pinned (O(certificates[].fingerprint)), served by the default SSL profile,
+            and both truststores already hold that certificate under the alias. The trust check still connects.
         type: str
       fingerprint:
         description: The SHA-256 fingerprint the certificate must have (the leaf when fetched). A mismatch fails and writes nothing.
@@ -251,7 +253,8 @@ before:
         entries:
           description: Alias -> SHA-256 fingerprint (null for a key entry), for every alias that is not stock or that the run names.
           type: dict
-          sample: {orders-backend: "7D:05:EB:B6:82:33:9F:8C:94:51:EE:09:4E:EB:FE:FA:79:53:A1:14:ED:B2:F4:49:49:45:2F:AB:7D:2F:C1:85"}
+          sample:
+            orders-backend: "7D:05:EB:B6:82:33:9F:8C:94:51:EE:09:4E:EB:FE:FA:79:53:A1:14:ED:B2:F4:49:49:45:2F:AB:7D:2F:C1:85"
         duplicates:
           description: Certificates held under several aliases, unless every one of those aliases is stock (WSO2 ships C(wso2carbon) = C(gateway_certificate_alias)).
           type: list

@@ -101,3 +101,19 @@ def test_a_bad_stock_pattern_is_named_and_nothing_is_written(tmp_path):
                                           "certificates": [{"alias": "orders", "certificate": pem(OTHER)}]})
     assert result.failed and "stock_alias_pattern '([jdk' is not a valid regular expression" in result["msg"], result
     assert _checksums(node) == before
+
+
+def test_a_pinned_certificate_both_stores_hold_is_not_fetched_again(tmp_path):
+    node = make_gateway_node(str(tmp_path / "gw"))
+    for store in ("live", "persistent"):
+        ts.converge_truststore(node[store], "wso2carbon", [ts.DesiredCertificate("orders", "present", BACKEND)])
+    # nothing listens at the endpoint: a fetch would fail; the trust check reports it unreachable
+    args = {"apim_home": node["home"], "timeout": 3, "certificates": [
+        {"alias": "orders", "endpoint": "https://127.0.0.1:1/", "fingerprint": sha256(BACKEND)}]}
+    result = run_module(tmp_path, TRUST, args)
+    assert not result.failed and not result.changed, result
+    assert result["results"][0]["action"] == "unchanged"
+    assert result["trust_checks"][0]["trusted"] is False and result["trust_checks"][0]["fingerprint"] is None
+    # held in one store only: it must be fetched, and that fails
+    ts.converge_truststore(node["persistent"], "wso2carbon", [ts.DesiredCertificate("orders", "absent")])
+    assert run_module(tmp_path, TRUST, args).failed

@@ -105,7 +105,7 @@ def test_cost_per_node_does_not_grow_with_the_fleet():
     def per_node(count):
         results = fleet(count)
         best = None
-        for _ in range(3):
+        for _attempt in range(3):
             start = time.perf_counter()
             _fleet.report(results)
             elapsed = time.perf_counter() - start
