@@ -24,10 +24,10 @@ import time
 
 sys.path[:0] = [os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
 
-from benchmarks import fleet, library, modules  # noqa: E402  pylint: disable=wrong-import-position
+from benchmarks import fleet, fleet_ssh, library, modules  # noqa: E402  pylint: disable=wrong-import-position
 from benchmarks._common import COLLECTIONS, OUT, ROOT, ensure_dir, load_average  # noqa: E402  pylint: disable=wrong-import-position
 
-SECTIONS = ("library", "module", "fleet")
+SECTIONS = ("library", "module", "fleet", "cost")
 HEADERS = ("Measurement", "Result", "Compared with", "Ratio", "Target", "Status")
 
 
@@ -75,6 +75,9 @@ def main() -> int:
                         help="do not pip-install community.general into build/bench-venv when it is missing")
     parser.add_argument("--sizes", help="fleet sizes (default 1,5,10,20; with --quick 1,5,10)")
     parser.add_argument("--forks", type=int, default=5, help="ansible forks for the fleet runs (default 5, Ansible's own)")
+    parser.add_argument("--ssh-sizes", default="3,8,20", help="cost: SSH fleet sizes (default 3,8,20)")
+    parser.add_argument("--local-sizes", default="20,50", help="cost: local-connection fleet sizes for the aggregation CPU (default 20,50)")
+    parser.add_argument("--baseline", help="cost: the commit measured as today's code (default: the parent of the commit that added gateway_trust)")
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when a target is missed")
     parser.add_argument("--json", help="where to write the results (default build/bench/results.json)")
     args = parser.parse_args()
@@ -106,9 +109,14 @@ def main() -> int:
             section, section_rows = library.run(args.quick, log=log)
         elif name == "module":
             section, section_rows = modules.run(args.quick, java_cert=not args.no_java_cert, install=not args.no_install, log=log)
-        else:
+        elif name == "fleet":
             sizes = tuple(int(s) for s in (args.sizes or ("1,5,10" if args.quick else "1,5,10,20")).split(","))
             section, section_rows = fleet.run(args.quick, sizes=sizes, forks=args.forks, log=log)
+        else:
+            section, section_rows = fleet_ssh.run(
+                args.quick, forks=args.forks, baseline_ref=args.baseline, log=log,
+                ssh_sizes=tuple(int(s) for s in args.ssh_sizes.split(",") if s.strip()),
+                local_sizes=tuple(int(s) for s in args.local_sizes.split(",") if s.strip()))
         section["seconds"] = time.perf_counter() - t0
         results[name] = section
         rows += section_rows

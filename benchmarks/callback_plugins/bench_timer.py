@@ -9,15 +9,45 @@ description:
   - Appends one JSON object per event to the file named by the environment variable E(APIM_BENCH_EVENTS).
   - C(task_start) when the strategy starts a task, C(result) for every host result (C(item) for each loop item),
     each with C(time.time()) on the controller, the task's action, its status and whether it was delegated.
+  - With E(APIM_BENCH_TREE_CPU) set, C(task_start) and a final C(stats) event carry C(cpu), the CPU seconds the
+    ansible-playbook process tree has used so far (see tree_cpu()), so that CPU can be attributed to tasks.
 requirements:
   - enabled in callbacks_enabled
 """
 
 import json
 import os
+import resource
 import time
 
 from ansible.plugins.callback import CallbackBase
+
+
+def tree_cpu() -> float:
+    """CPU seconds used so far by this process, its reaped children, and its children not yet reaped.
+
+    Ansible forks one worker per task and host and reaps it a little later; a worker that has finished but is not yet
+    reaped (a zombie) still shows its own and its children's CPU time in /proc/<pid>/stat. Counting those too makes
+    the figure at a task boundary independent of when the strategy happens to reap the previous task's workers.
+    """
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    ticks = os.sysconf("SC_CLK_TCK")
+    me = os.getpid()
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", encoding="ascii", errors="replace") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()
+        if len(fields) > 14 and int(fields[1]) == me:
+            total += sum(int(v) for v in fields[11:15]) / ticks  # utime, stime, cutime, cstime
+    return total
 
 
 class CallbackModule(CallbackBase):
@@ -30,6 +60,7 @@ class CallbackModule(CallbackBase):
         super().__init__(*args, **kwargs)
         self._path = os.environ.get("APIM_BENCH_EVENTS")
         self._handle = open(self._path, "a", encoding="utf-8") if self._path else None  # pylint: disable=consider-using-with
+        self._cpu = bool(os.environ.get("APIM_BENCH_TREE_CPU"))
 
     def _emit(self, **record):
         if self._handle is None:
@@ -43,7 +74,8 @@ class CallbackModule(CallbackBase):
         return {"task": task.get_name(), "task_uuid": task._uuid, "action": task.action}  # pylint: disable=protected-access
 
     def v2_playbook_on_task_start(self, task, is_conditional):
-        self._emit(event="task_start", **self._task(task))
+        extra = {"cpu": tree_cpu()} if self._cpu else {}
+        self._emit(event="task_start", **self._task(task), **extra)
 
     def v2_runner_on_start(self, host, task):
         self._emit(event="host_start", host=host.get_name(), **self._task(task))
@@ -51,10 +83,12 @@ class CallbackModule(CallbackBase):
     def _result(self, result, status, event="result"):
         data = result._result  # pylint: disable=protected-access
         delegated = (data.get("_ansible_delegated_vars") or {}).get("ansible_host")
+        # a loop's results, not a module's own "results" list (endpoint_certificate, gateway_trust return one)
+        looped = bool(result._task.loop) and isinstance(data.get("results"), list)  # pylint: disable=protected-access
         self._emit(
             event=event, status=status, host=result._host.get_name(), delegated_to=delegated,  # pylint: disable=protected-access
-            changed=bool(data.get("changed")), skipped=bool(data.get("skipped")), looped="results" in data,
-            items=len(data["results"]) if isinstance(data.get("results"), list) else None,
+            changed=bool(data.get("changed")), skipped=bool(data.get("skipped")), looped=looped,
+            items=len(data["results"]) if looped else None,
             **self._task(result._task),  # pylint: disable=protected-access
         )
 
@@ -80,7 +114,7 @@ class CallbackModule(CallbackBase):
         self._result(result, "skipped", event="item")
 
     def v2_playbook_on_stats(self, stats):
-        self._emit(event="end")
+        self._emit(event="end", **({"cpu": tree_cpu()} if self._cpu else {}))
         if self._handle is not None:
             self._handle.close()
             self._handle = None

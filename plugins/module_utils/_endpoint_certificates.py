@@ -96,6 +96,16 @@ def _merge_results(stores: list, order: list) -> list:
 
 def manage(requests: list, options: Options, *, path=None, password=None, store_type="auto", apim_home=None, check_mode=False) -> dict:
     """Do (or, in check mode, predict) what the requests ask. Returns the module's result and warnings."""
+    return converge(requests, options, path=path, password=password, store_type=store_type, apim_home=apim_home,
+                    check_mode=check_mode)[0]
+
+
+def converge(requests: list, options: Options, *, path=None, password=None, store_type="auto", apim_home=None, config=None,
+             check_mode=False) -> tuple:
+    """manage(), and the ConvergeResult of every store (what gateway_trust predicts the stores from in check mode).
+
+    config: the node's GatewayConfig when the caller has already resolved apim_home (it is not parsed twice).
+    """
     warnings = []
     resolved = [resolve_request(request, options, warnings) for request in requests]
     order = [item.alias for r in resolved for item in r.desired]
@@ -109,7 +119,7 @@ def manage(requests: list, options: Options, *, path=None, password=None, store_
         # pylint: disable-next=import-outside-toplevel
         from ansible_collections.apim.certificates.plugins.module_utils._gateway import resolve_gateway, store_targets
 
-        config = resolve_gateway(apim_home)
+        config = config or resolve_gateway(apim_home)
         targets = store_targets(config, [(r.host, r.port, r.desired) for r in resolved], password, store_type)
 
     outcomes = converge_truststores(
@@ -152,7 +162,7 @@ def manage(requests: list, options: Options, *, path=None, password=None, store_
                 touch(config.sslprofiles_path)
             result["touched"] = config.sslprofiles_path
     result["warnings"] = warnings
-    return result
+    return result, outcomes
 
 
 def _diff(outcomes: list) -> dict:

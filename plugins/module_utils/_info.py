@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
+from ansible_collections.apim.certificates.plugins.module_utils import _der
 from ansible_collections.apim.certificates.plugins.module_utils._endpoint import fetch_chain, parse_endpoint
 from ansible_collections.apim.certificates.plugins.module_utils._errors import ApimCertificatesError
 from ansible_collections.apim.certificates.plugins.module_utils._facts import entry_facts
@@ -45,11 +46,37 @@ def store_report(store, *, aliases=None, expiring_within_days: int = 30, content
     }
 
 
-def _anchors(store) -> dict:
+def _raw_names(der: bytes):
+    """(issuer, subject) of a certificate as their DER bytes, or None when the bytes cannot be walked."""
+    try:
+        _tag, start, end = _der.tlv(der, 0, len(der), strict=False)
+        tbs = _der.children(der, start, end, strict=False)[0]
+        fields = _der.children(der, tbs[1], tbs[2], strict=False)
+        if fields[0][0] == 0xA0:  # [0] version
+            fields = fields[1:]
+        issuer, subject = fields[2], fields[4]
+        return der[issuer[1]:issuer[2]], der[subject[1]:subject[2]]
+    except (ValueError, IndexError):
+        return None
+
+
+def _anchors(store, chain=None) -> dict:
+    """alias -> certificate, for every entry; with chain, only the entries that can anchor it (a certificate of the
+    chain itself, or one whose subject is the issuer of one, compared as DER), so a check parses a few, not all."""
+    wanted = None
+    if chain is not None:
+        ders = [certs.certificate_der(c) for c in chain]
+        issuers = {names[0] for names in map(_raw_names, ders) if names is not None}
+        wanted = set(ders), issuers
     anchors = {}
     for alias, entry in store.entries.items():
-        if entry.certificate is not None:
-            anchors[alias] = certs.load_der_certificate(entry.certificate)
+        if entry.certificate is None:
+            continue
+        if wanted is not None and entry.certificate not in wanted[0]:
+            names = _raw_names(entry.certificate)
+            if names is not None and names[1] not in wanted[1]:
+                continue
+        anchors[alias] = certs.load_der_certificate(entry.certificate)
     return anchors
 
 
@@ -67,7 +94,10 @@ def trust_checks(endpoints: list, store_for, verifier: str, timeout: float) -> l
             verdict.update(trusted=False, reason=str(exc), anchor=None, fingerprint=None)
         else:
             verdict["fingerprint"] = certs.sha256_fingerprint(certs.certificate_der(chain[0]))
-            verdict.update(check_trust(chain, _anchors(store), host, verifier))
+            verdict.update(check_trust(chain, _anchors(store, chain), host, verifier))
+            if not verdict["trusted"] and verdict["anchor"] is None:
+                # no anchor among the byte-for-byte candidates: compare names as cryptography does, with every entry
+                verdict.update(check_trust(chain, _anchors(store), host, verifier))
         results.append(verdict)
     return results
 

@@ -24,9 +24,9 @@ def _nodes(tmp_path, count=3):
     return {f"gw{i}": make_gateway_node(str(tmp_path / f"gw{i}")) for i in range(1, count + 1)}
 
 
-def _play(tmp_path, nodes, role_vars, *extra, play_extra=None):
+def _play(tmp_path, nodes, role_vars, *extra, play_extra=None, host_vars=None):
     inventory = {"all": {"children": {"gateways": {
-        "hosts": {name: {"gateway_sync_apim_home": node["home"]} for name, node in nodes.items()},
+        "hosts": {name: {"gateway_sync_apim_home": node["home"], **(host_vars or {}).get(name, {})} for name, node in nodes.items()},
         "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable},
     }}}}
     play = {"name": "sync", "hosts": "gateways", "gather_facts": False,
@@ -121,3 +121,53 @@ def test_demo_runs_and_then_reports_no_change(tmp_path):
     second = subprocess.run(demo, capture_output=True, text=True, env=env, timeout=600, check=False)
     assert second.returncode == 0, second.stdout + second.stderr
     assert all(r["changed"] == 0 for r in _recap(second.stdout).values()), second.stdout
+
+
+def _counting_interpreters(tmp_path, nodes):
+    """Per node, an interpreter that logs one line per module process it runs (the module's AnsiballZ file name)."""
+    host_vars, logs = {}, {}
+    for name in nodes:
+        wrapper = tmp_path / f"python-{name}"
+        logs[name] = tmp_path / f"modules-{name}.log"
+        wrapper.write_text(f'#!/bin/sh\necho "$@" >> "{logs[name]}"\nexec "{sys.executable}" "$@"\n')
+        wrapper.chmod(0o755)
+        host_vars[name] = {"ansible_python_interpreter": str(wrapper)}
+    return host_vars, logs
+
+
+def _module_runs(logs):
+    runs = {}
+    for name, log in logs.items():
+        lines = log.read_text().splitlines() if log.exists() else []
+        runs[name] = sorted(re.search(r"AnsiballZ_(\w+)\.py", line).group(1) for line in lines)
+        log.unlink(missing_ok=True)
+    return runs
+
+
+def test_one_module_run_per_node_whatever_the_run_and_stock_duplicates_are_not_drift(tmp_path):
+    nodes = _nodes(tmp_path, 2)
+    for name, node in nodes.items():  # WSO2 ships its own certificate twice: wso2carbon = gateway_certificate_alias
+        ts.converge_truststore(node["persistent"], "wso2carbon", [ts.DesiredCertificate("wso2carbon", "present", EXTRA),
+                                                                  ts.DesiredCertificate("gateway_certificate_alias", "present", EXTRA)])
+    host_vars, logs = _counting_interpreters(tmp_path, nodes)
+    role_vars = {"gateway_sync_certificates": [{"alias": "orders", "certificate": pem(GOOD)}]}
+    one = {name: ["gateway_trust"] for name in nodes}
+
+    audit = _play(tmp_path, nodes, role_vars, "--check", host_vars=host_vars)
+    assert audit.returncode == 0, audit.stdout
+    assert _module_runs(logs) == one, "check mode"
+    assert re.search(r'"?drifted"?: true', audit.stdout), audit.stdout
+    assert "wso2carbon" not in audit.stdout and "gateway_certificate_alias" not in audit.stdout, audit.stdout
+
+    converge = _play(tmp_path, nodes, role_vars, host_vars=host_vars)
+    assert converge.returncode == 0, converge.stdout
+    assert _module_runs(logs) == one, "converge"
+
+    again = _play(tmp_path, nodes, role_vars, host_vars=host_vars)
+    assert again.returncode == 0 and all(r["changed"] == 0 for r in _recap(again.stdout).values()), again.stdout
+    assert _module_runs(logs) == one, "nothing to change"
+    assert re.search(r'"?drifted"?: false', again.stdout) and re.search(r'"?duplicates"?: {}', again.stdout), again.stdout
+
+    profiles = _play(tmp_path, nodes, dict(role_vars, gateway_sync_ssl_profile={"interval": 60000}), host_vars=host_vars)
+    assert profiles.returncode == 0, profiles.stdout
+    assert _module_runs(logs) == {name: ["gateway_trust", "ssl_profile"] for name in nodes}, "with SSL profiles"

@@ -1,0 +1,227 @@
+# -*- coding: utf-8 -*-
+# Copyright: apim.certificates contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""What gateway_trust does on one gateway node, without Ansible: everything the gateway_sync role learns about a node.
+
+One call reads the node's live and persistent truststores, works out what the node must hold (the declared
+certificates, removals, and with prune the aliases the source does not name), converges the stores through
+endpoint_certificate's code (or predicts, in check mode), re-reads what it wrote, lists what expires soon and checks
+from the node that the declared endpoints are trusted. It returns the stores before and after, compactly: every
+alias that is not stock (or that the run names), with its SHA-256; stock entries are only counted.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import os
+import re
+
+from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
+from ansible_collections.apim.certificates.plugins.module_utils._endpoint_certificates import CertificateRequest, Options, converge
+from ansible_collections.apim.certificates.plugins.module_utils._errors import ApimCertificatesError
+from ansible_collections.apim.certificates.plugins.module_utils._gateway import resolve_gateway
+from ansible_collections.apim.certificates.plugins.module_utils._truststore import apply_plan, load_truststore
+
+DEFAULT_STOCK_PATTERN = r"\s\[jdk\]$"
+DEFAULT_PROTECTED = ("wso2carbon", "gateway_certificate_alias")
+_CHAIN_MEMBER = re.compile(r"-\d+$")
+
+
+class StockAliases:
+    """Entries the product ships with (WSO2's own, the JDK's CAs as '<name> [jdk]'): never pruned, only counted."""
+
+    __slots__ = ("names", "pattern")
+
+    def __init__(self, protected=DEFAULT_PROTECTED, pattern: str = DEFAULT_STOCK_PATTERN):
+        self.names = {p.lower() for p in protected}
+        try:
+            self.pattern = re.compile(pattern) if pattern else None
+        except re.error as exc:
+            raise ApimCertificatesError(f"stock_alias_pattern {pattern!r} is not a valid regular expression ({exc}); "
+                                        r"give one such as '\s\[jdk\]$', or '' for none") from None
+
+    def __call__(self, alias: str) -> bool:
+        return alias.lower() in self.names or bool(self.pattern and self.pattern.search(alias))
+
+
+def is_stock(alias: str, protected=DEFAULT_PROTECTED, pattern: str = DEFAULT_STOCK_PATTERN) -> bool:
+    return StockAliases(protected, pattern)(alias)
+
+
+def chain_base(alias: str) -> str:
+    """'orders-1' -> 'orders': a chain member is stored as <alias>-N."""
+    return _CHAIN_MEMBER.sub("", alias)
+
+
+def _gateway_stores(config, password, store_type: str) -> list:
+    """[[Truststore, [roles], password]] for the default profile's live store and the persistent store, as
+    truststore_info reports a gateway node (one item when both are the same file)."""
+    loaded = {}
+    for role, ref in (("live", config.profile_for(None, None).truststore), ("persistent", config.persistent_truststore)):
+        key = os.path.realpath(ref.path)
+        if key in loaded:
+            loaded[key][1].append(role)
+            continue
+        secret = password if password is not None else ref.require_password(f"the {role} truststore")
+        loaded[key] = [load_truststore(ref.path, secret, store_type), [role], secret]
+    return list(loaded.values())
+
+
+def store_state(store, roles: list, stock: StockAliases, keep=frozenset()) -> dict:
+    """One store, compactly: every non-stock alias (and every alias in keep) -> SHA-256, duplicates that are not all stock."""
+    entries, by_fingerprint = {}, {}
+    for alias, entry in store.entries.items():
+        sha256 = entry.sha256
+        if sha256 is not None:
+            by_fingerprint.setdefault(sha256, []).append(alias)
+        if alias in keep or not stock(alias):
+            entries[alias] = sha256
+    return {
+        "path": store.path,
+        "role": "+".join(roles),
+        "store_type": store.store_type,
+        "integrity_verified": store.integrity_verified,
+        "count": len(store.entries),
+        "entries": entries,
+        "duplicates": [{"fingerprint": fp, "aliases": names} for fp, names in by_fingerprint.items()
+                       if len(names) > 1 and not all(stock(a) for a in names)],
+    }
+
+
+def _expiring(stores: list, stock: StockAliases, within_days: int, now: datetime.datetime) -> list:
+    found = {}
+    for store, roles, _secret in stores:
+        for alias, entry in store.entries.items():
+            if entry.certificate is None or stock(alias):
+                continue
+            try:
+                info = certs.describe_der(entry.certificate)
+            except ValueError:
+                continue
+            days = (info.not_after - now) // datetime.timedelta(days=1)
+            if days < within_days:
+                item = found.setdefault((alias, info.not_after), {
+                    "alias": alias, "not_after": certs.iso_utc(info.not_after), "days_remaining": days, "stores": []})
+                item["stores"].extend(roles)
+    return [found[key] for key in sorted(found)]
+
+
+def _held_as_pinned(item: dict, config, stores: list):
+    """The DER both stores already hold under the alias of a pinned endpoint certificate, else None.
+
+    Then the certificate need not be fetched again: the pin names it, and the node holds it where the endpoint's
+    SSL profile (the default one) reads it. The trust check still asks the endpoint what it presents now.
+    """
+    if item.get("state", "present") != "present" or not item.get("endpoint") or not item.get("fingerprint") \
+            or item.get("certificate") or item.get("certificate_path"):
+        return None
+    from ansible_collections.apim.certificates.plugins.module_utils._endpoint import parse_endpoint  # pylint: disable=import-outside-toplevel
+
+    try:
+        host, port = parse_endpoint(item["endpoint"])
+        pinned = certs.normalize_fingerprint(item["fingerprint"])
+    except ApimCertificatesError:
+        return None  # the normal path words the error
+    if not config.profile_for(host, port).is_default:
+        return None
+    held = [store.entries.get(str(item["alias"]).lower()) for store, _roles, _secret in stores]
+    if any(entry is None or entry.sha256 != pinned for entry in held):
+        return None
+    return held[0].certificate
+
+
+def _requests(certificates: list, remove_aliases: list, prune: bool, stores: list, stock: StockAliases, config=None) -> tuple:
+    """(CertificateRequest list, requested [{alias, state}], unmanaged aliases)."""
+    requests = []
+    for index, item in enumerate(certificates):
+        held = _held_as_pinned(item, config, stores) if config is not None else None
+        if held is not None:
+            item = dict(item, certificate=base64.b64encode(held).decode("ascii"))
+        requests.append(CertificateRequest(source=f"certificates[{index}]", **item))
+    wanted = {str(r.alias).lower() for r in requests}
+    removals = []
+    for alias in remove_aliases:
+        if alias.lower() not in wanted and alias.lower() not in {r.lower() for r in removals}:
+            removals.append(alias)
+    named = wanted | {a.lower() for a in removals}
+    held = {alias for store, _roles, _secret in stores for alias in store.entries}
+    unmanaged = sorted(a for a in held if a not in named and chain_base(a) not in wanted and not stock(a))
+    if prune:
+        removals.extend(unmanaged)
+        unmanaged = []
+    requests += [CertificateRequest(alias=alias, state="absent", source=f"remove_aliases '{alias}'") for alias in removals]
+    requested = [{"alias": str(r.alias).lower(), "state": r.state} for r in requests]
+    return requests, requested, unmanaged
+
+
+def sync(*, apim_home: str, password=None, store_type: str = "auto", certificates=(), remove_aliases=(), prune: bool = False,
+         protected=DEFAULT_PROTECTED, stock_pattern: str = DEFAULT_STOCK_PATTERN, options: Options | None = None,
+         expiring_within_days: int = 30, verify_endpoints: bool = True, hostname_verifier=None,
+         check_mode: bool = False) -> dict:
+    """gateway_trust's result (with 'warnings' and 'diff' for the module to take out)."""
+    options = options or Options()
+    stock = StockAliases(protected, stock_pattern)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    config = resolve_gateway(apim_home)
+    before = _gateway_stores(config, password, store_type)
+    requests, requested, unmanaged = _requests(list(certificates), list(remove_aliases), prune, before, stock, config)
+
+    outcomes = []
+    if requests:
+        result, outcomes = converge(requests, options, password=password, store_type=store_type, apim_home=apim_home,
+                                    config=config, check_mode=check_mode)
+        result.pop("stores", None)
+        result.pop("store_type", None)
+        result.pop("created", None)
+    else:
+        result = {"changed": False, "results": [], "diff": {"before": {}, "after": {}}, "warnings": [],
+                  "sslprofiles_path": config.sslprofiles_path, "reload_within_ms": config.reload_within_ms, "touched": None}
+
+    if not result["changed"]:
+        after = before
+    elif check_mode:
+        # what a real run would leave: each store with its plan applied
+        planned = {os.path.realpath(o.path): apply_plan(o.before, o.plan) for o in outcomes if o.changed}
+        after = [[planned.get(os.path.realpath(s.path), s), roles, secret] for s, roles, secret in before]
+    else:
+        # read back what was written, from disk
+        after = [[load_truststore(s.path, secret, store_type), roles, secret] for s, roles, secret in before]
+
+    keep = {r["alias"] for r in requested} | {r["alias"] for r in result["results"]}
+    result["before"] = {"stores": [store_state(s, roles, stock, keep) for s, roles, _secret in before]}
+    result["after"] = result["before"] if after is before else {
+        "stores": [store_state(s, roles, stock, keep) for s, roles, _secret in after]}
+    result["requested"] = requested
+    result["unmanaged"] = unmanaged
+    result["expiring_within_days"] = expiring_within_days
+    result["expiring"] = _expiring(after, stock, expiring_within_days, now)
+    endpoints = []
+    if verify_endpoints:
+        for request in requests:
+            if request.endpoint and request.state == "present" and request.endpoint not in endpoints:
+                endpoints.append(request.endpoint)
+    result["trust_checks"] = _trust_checks(endpoints, config, after, password, store_type, hostname_verifier, options.timeout)
+    return result
+
+
+def _trust_checks(endpoints: list, config, stores: list, password, store_type: str, hostname_verifier, timeout) -> list:
+    if not endpoints:
+        return []
+    # Imported here: ssl/socket and the path validation cost start-up time a run without endpoints never needs.
+    # pylint: disable-next=import-outside-toplevel
+    from ansible_collections.apim.certificates.plugins.module_utils._info import trust_checks
+    from ansible_collections.apim.certificates.plugins.module_utils._trustcheck import normalize_verifier  # pylint: disable=import-outside-toplevel
+
+    known = {os.path.realpath(s.path): s for s, _roles, _secret in stores}
+
+    def store_for(host, port):
+        profile = config.profile_for(host, port)
+        key = os.path.realpath(profile.truststore.path)
+        if key not in known:
+            secret = password if password is not None else profile.truststore.require_password("the live truststore")
+            known[key] = load_truststore(profile.truststore.path, secret, store_type)
+        return known[key], ",".join(profile.servers)
+
+    return trust_checks(endpoints, store_for, normalize_verifier(hostname_verifier or config.hostname_verifier), timeout)

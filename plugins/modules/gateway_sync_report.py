@@ -1,0 +1,138 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: apim.certificates contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This module is implemented as an action plugin (plugins/action/gateway_sync_report.py): it runs on the controller.
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: gateway_sync_report
+short_description: Compare the gateway nodes' trust states on the controller (drift, verification, summary)
+version_added: 0.2.0
+description:
+  - Reads the M(apim.certificates.gateway_trust) result each host of O(hosts) registered, and works out, in Python
+    on the controller, with one pass over the nodes, what the M(apim.certificates.gateway_sync) role prints and
+    judges. The drift report (what each node held before the run, per alias and fingerprint), the cross-node
+    verification (every node holds the fingerprint its run reported, in its live and its persistent truststore),
+    and the summary.
+  - Sets the facts C(gateway_sync_report) and C(gateway_sync_summary). Run it with C(run_once); Ansible then gives
+    the facts to every host of the play.
+  - Runs no module on the nodes.
+author:
+  - apim.certificates maintainers (@apim-certificates)
+options:
+  hosts:
+    description: The inventory hostnames to compare. Defaults to C(ansible_play_batch) (the current batch under C(serial)).
+    type: list
+    elements: str
+  result_var:
+    description: The variable each host registered the M(apim.certificates.gateway_trust) result in.
+    type: str
+    default: gateway_sync_result
+  profiles_var:
+    description: The variable each host registered an M(apim.certificates.ssl_profile) result in, if any (skipped results are ignored).
+    type: str
+    default: gateway_sync_profiles
+  expiring_within_days:
+    description: Shown in the summary next to the certificates that expire soon (each node lists those itself).
+    type: int
+    default: 30
+  fail_on_drift:
+    description: List drift (a node whose run changed, or in check mode would change, something) in RV(ansible_facts.gateway_sync_report.failures).
+    type: bool
+    default: false
+  fail_on_untrusted:
+    description: List the endpoints a node does not trust in RV(ansible_facts.gateway_sync_report.failures).
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details:
+      - This action does not modify state. In check mode it compares what the nodes' runs predicted.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+  idempotent:
+    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
+    support: full
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+  run_once:
+    description: Whether it runs once for the play. Use C(run_once); the facts then reach every host.
+    support: full
+seealso:
+  - module: apim.certificates.gateway_trust
+"""
+
+EXAMPLES = r"""
+- name: Converge each node and report its trust state
+  apim.certificates.gateway_trust:
+    apim_home: /opt/wso2am-4.2.0
+    certificates: "{{ declared_certificates }}"
+  register: gateway_sync_result
+
+- name: Compare the nodes
+  apim.certificates.gateway_sync_report:
+  run_once: true
+
+- name: Show the drift report
+  ansible.builtin.debug:
+    var: gateway_sync_report.drift
+  run_once: true
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: The facts set for every host.
+  returned: always
+  type: dict
+  contains:
+    gateway_sync_summary:
+      description: The summary, as C(gateway_sync_report.summary).
+      type: dict
+    gateway_sync_report:
+      description: Everything compared.
+      type: dict
+      contains:
+        drift:
+          description:
+            - What each node held before the run. C(aliases) maps each alias the run names to C(in_sync) and
+              C(fingerprints) (fingerprint or V(absent) -> C(<node> (<store role>)) list); C(drifted) is true when one
+              is not in sync; C(duplicates) lists per node the certificates held under several aliases (pairs of
+              stock aliases, such as WSO2's C(wso2carbon) = C(gateway_certificate_alias), are not listed).
+          type: dict
+        not_in_source:
+          description: Per node, the aliases (not stock) it held that the source does not name.
+          type: dict
+        verification:
+          description: C(ok), and C(differing) (per alias, which node and store holds what, and what was expected).
+          type: dict
+        summary:
+          description:
+            - C(nodes), C(nodes_changed), C(certificates) (added, replaced, removed), C(ssl_profiles) (per node, what
+              changed), C(trust_checks) (per node, endpoint -> verdict), C(expiring) (per node),
+              C(expiring_within_days) and C(reload_within_ms) (per node that changed).
+          type: dict
+        drifting:
+          description: The nodes whose run changed (in check mode, would change) a store or an SSL profile.
+          type: list
+          elements: str
+        untrusted:
+          description: Per node, the endpoints it does not trust.
+          type: dict
+        check_mode:
+          description: Whether the nodes' runs were in check mode.
+          type: bool
+        failures:
+          description:
+            - Why the play should fail, in words. Nodes that differ after a run outside check mode; with
+              O(fail_on_drift), the nodes that drift; with O(fail_on_untrusted), the endpoints a node does not trust.
+            - This action never fails for these itself, so that the report can be shown first.
+          type: list
+          elements: str
+"""

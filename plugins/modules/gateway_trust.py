@@ -1,0 +1,431 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: apim.certificates contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: gateway_trust
+short_description: Converge a gateway node's trusted certificates and report its trust state, in one run
+version_added: 0.2.0
+description:
+  - Everything the M(apim.certificates.gateway_sync) role needs from one WSO2 API-M gateway node, in one module run
+    (one SSH round trip with pipelining).
+  - Reads the node's live truststore (the one the default SSL profile uses now, as C(sslprofiles.xml) names it) and
+    its persistent truststore (as C(deployment.toml) configures it), works out what the node must hold
+    (O(certificates), O(remove_aliases), and with O(prune) every alias the source does not name), converges both
+    stores as M(apim.certificates.endpoint_certificate) does in gateway mode, re-reads what it wrote, lists the
+    certificates that expire soon, and checks from the node that the endpoints of O(certificates) are trusted.
+  - Returns the stores before and after the run (RV(before), RV(after)). Stock entries (O(protected_aliases),
+    O(stock_alias_pattern)) are counted there, not listed, unless the run names them.
+  - In check mode nothing is written, RV(results) and RV(after) are what a real run would do and leave, and the trust
+    checks run against that predicted state.
+author:
+  - apim.certificates maintainers (@apim-certificates)
+extends_documentation_fragment:
+  - apim.certificates.attributes
+options:
+  apim_home:
+    description:
+      - The API-M installation directory of the gateway node (C(<API-M_HOME>)).
+    type: path
+    required: true
+  password:
+    description:
+      - The truststore password, for every store the run reads or changes, and to verify their integrity.
+      - Defaults to each store's password as C(deployment.toml) and C(sslprofiles.xml) give it in plain text. A
+        password protected by secure vault (C($secret{...})) must be given here.
+      - Never logged, never shown in a diff, a result or an error message.
+    type: str
+  store_type:
+    description:
+      - The truststores' format. V(auto) detects it from each file's bytes.
+    type: str
+    default: auto
+  certificates:
+    description:
+      - The certificates the node must hold (or, with O(certificates[].state=absent), not hold), each under its alias.
+      - Each one goes into the live truststore of the SSL profile that serves its endpoint (the C(*) profile without
+        an endpoint) and into the persistent truststore C(deployment.toml) keeps for that profile.
+      - Aliases must be unique (case-insensitive).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      alias:
+        description: The alias (case-insensitive, stored lower-case).
+        type: str
+        required: true
+      certificate:
+        description: The certificate's content (PEM, base64 DER or a PEM PKCS#7 bundle).
+        type: str
+      certificate_path:
+        description: A certificate file on the node.
+        type: path
+      endpoint:
+        description:
+          - The backend, as C(https://host:port[/path]) or C(host:port). Without O(certificates[].certificate) or
+            O(certificates[].certificate_path) the certificate is fetched from it, from the node. It also selects the
+            SSL profile, and is checked for trust (O(verify_endpoints)).
+          - Not fetched again when it is pinned (O(certificates[].fingerprint)), served by the default SSL profile,
+            and both truststores already hold that certificate under the alias. The trust check still connects.
+        type: str
+      fingerprint:
+        description: The SHA-256 fingerprint the certificate must have (the leaf when fetched). A mismatch fails and writes nothing.
+        type: str
+      state:
+        description: V(present) or V(absent).
+        type: str
+        choices: [present, absent]
+        default: present
+  remove_aliases:
+    description:
+      - Aliases to remove from both stores (ignored for aliases O(certificates) names).
+    type: list
+    elements: str
+    default: []
+  prune:
+    description:
+      - Also remove every alias either store holds that O(certificates) and O(remove_aliases) do not name, except stock
+        entries and the chain members C(<alias>-N) of a named alias. Without it they are listed in RV(unmanaged).
+    type: bool
+    default: false
+  protected_aliases:
+    description: Aliases that count as stock. They are never pruned and are only counted in RV(before) and RV(after).
+    type: list
+    elements: str
+    default: [wso2carbon, gateway_certificate_alias]
+  stock_alias_pattern:
+    description: A regular expression of aliases that count as stock (WSO2 ships the JDK's CAs as C(<name> [jdk])). Empty for none.
+    type: str
+    default: '\s\[jdk\]$'
+  strict_alias:
+    description: Enforce API-M's alias rules (1 to 30 characters, no white space), as M(apim.certificates.endpoint_certificate) does.
+    type: bool
+    default: true
+  allow_expired:
+    description: Store a certificate even though it has expired.
+    type: bool
+    default: false
+  timeout:
+    description: Seconds to wait for each endpoint (fetching a certificate, and each trust check).
+    type: int
+    default: 10
+  backup:
+    description: Keep a copy of each store as it was, next to it, before changing it (RV(backup_files)).
+    type: bool
+    default: false
+  reload:
+    description: Touch C(sslprofiles.xml) when a store changed, so the gateway reloads its SSL profiles within one interval.
+    type: bool
+    default: true
+  expiring_within_days:
+    description: Certificates (other than stock entries) that expire within this many days, or have expired, are listed in RV(expiring).
+    type: int
+    default: 30
+  verify_endpoints:
+    description:
+      - Check from the node, after converging, that every endpoint of a present certificate is trusted by the store
+        of the SSL profile that serves it (RV(trust_checks)).
+    type: bool
+    default: true
+  hostname_verifier:
+    description:
+      - How RV(trust_checks) verify host names. Defaults to the gateway's
+        C([transport.passthru_https.sender.parameters] HostnameVerifier).
+    type: str
+    choices: [Strict, Default, DefaultAndLocalhost, AllowAll]
+requirements:
+  - cryptography >= 45.0.0 (on the managed node)
+  - pyjks (on the managed node, for JKS and JCEKS stores)
+notes:
+  - No JRE or keytool is needed on the managed node.
+  - The M(apim.certificates.gateway_sync) role runs this module once per node and compares the nodes on the
+    controller. Use M(apim.certificates.endpoint_certificate) and M(apim.certificates.truststore_info) for finer control.
+seealso:
+  - module: apim.certificates.endpoint_certificate
+  - module: apim.certificates.truststore_info
+"""
+
+EXAMPLES = r"""
+- name: Make the node trust the orders backend, pinned, and check that it does
+  apim.certificates.gateway_trust:
+    apim_home: /opt/wso2am-4.2.0
+    certificates:
+      - alias: orders-backend
+        endpoint: https://orders.internal:8443/
+        fingerprint: "7D:05:EB:B6:82:33:9F:8C:94:51:EE:09:4E:EB:FE:FA:79:53:A1:14:ED:B2:F4:49:49:45:2F:AB:7D:2F:C1:85"
+  register: node
+
+- name: Fail when the node does not trust a backend
+  ansible.builtin.assert:
+    that: node.trust_checks | rejectattr('trusted') | list | length == 0
+
+- name: Audit (check mode) what a prune would remove
+  apim.certificates.gateway_trust:
+    apim_home: /opt/wso2am-4.2.0
+    certificates: "{{ declared_certificates }}"
+    prune: true
+  check_mode: true
+  register: audit
+"""
+
+RETURN = r"""
+changed:
+  description: Whether a store changed (in check mode, would change).
+  returned: always
+  type: bool
+check_mode:
+  description: Whether the module ran in check mode (however check mode was asked for).
+  returned: always
+  type: bool
+results:
+  description: One item per alias changed or kept, as M(apim.certificates.endpoint_certificate) reports them (chain members included).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    alias:
+      description: The alias as stored.
+      type: str
+    action:
+      description: V(added), V(replaced), V(removed) or V(unchanged). In check mode, what a real run would do.
+      type: str
+    fingerprint:
+      description: SHA-256 of the certificate under the alias after the run; null once removed.
+      type: str
+    previous_fingerprint:
+      description: SHA-256 of what the alias held before; null if nothing.
+      type: str
+    subject:
+      description: The certificate's subject, RFC 4514; null when nothing is stored.
+      type: str
+    not_after:
+      description: End of the certificate's validity, UTC, ISO 8601.
+      type: str
+    status:
+      description: V(active), V(expired) or V(not_yet_valid).
+      type: str
+requested:
+  description: What the run asked of the node, after removals and O(prune) were worked out, one item per alias.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    alias:
+      description: The alias, lower-case.
+      type: str
+    state:
+      description: V(present) or V(absent).
+      type: str
+unmanaged:
+  description: Aliases (not stock) the node held that the run does not name; empty with O(prune), which removes them.
+  returned: always
+  type: list
+  elements: str
+  sample: [legacy-billing]
+before:
+  description: The live and persistent truststores as they were before the run.
+  returned: always
+  type: dict
+  contains:
+    stores:
+      description: One item per store file (one item when the live and the persistent store are the same file).
+      type: list
+      elements: dict
+      contains:
+        path:
+          description: The store's path.
+          type: str
+        role:
+          description: V(live), V(persistent) or V(live+persistent).
+          type: str
+        store_type:
+          description: The store's format.
+          type: str
+        integrity_verified:
+          description: Whether the store's integrity was verified with the password.
+          type: bool
+        count:
+          description: The number of entries, stock ones included.
+          type: int
+        entries:
+          description: Alias -> SHA-256 fingerprint (null for a key entry), for every alias that is not stock or that the run names.
+          type: dict
+          sample:
+            orders-backend: "7D:05:EB:B6:82:33:9F:8C:94:51:EE:09:4E:EB:FE:FA:79:53:A1:14:ED:B2:F4:49:49:45:2F:AB:7D:2F:C1:85"
+        duplicates:
+          description: Certificates held under several aliases, unless every one of those aliases is stock (WSO2 ships C(wso2carbon) = C(gateway_certificate_alias)).
+          type: list
+          elements: dict
+          contains:
+            fingerprint:
+              description: The SHA-256 fingerprint.
+              type: str
+            aliases:
+              description: The aliases holding it.
+              type: list
+              elements: str
+after:
+  description:
+    - The same stores after the run, as read back from disk once written (in check mode, as a real run would leave
+      them). Same form as RV(before).
+  returned: always
+  type: dict
+expiring_within_days:
+  description: O(expiring_within_days).
+  returned: always
+  type: int
+expiring:
+  description: Certificates in RV(after) (stock entries aside) that expire within O(expiring_within_days) days, or have expired.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    alias:
+      description: The alias.
+      type: str
+    not_after:
+      description: End of validity, UTC, ISO 8601.
+      type: str
+    days_remaining:
+      description: Whole days left (negative once expired).
+      type: int
+    stores:
+      description: The roles of the stores holding it (V(live), V(persistent)).
+      type: list
+      elements: str
+trust_checks:
+  description: One verdict per endpoint of a present certificate (O(verify_endpoints)), against RV(after).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    endpoint:
+      description: The endpoint as given.
+      type: str
+    host:
+      description: Its host.
+      type: str
+    port:
+      description: Its port.
+      type: int
+    profile:
+      description: The servers of the SSL profile that serves it.
+      type: str
+    truststore:
+      description: The truststore checked.
+      type: str
+    hostname_verifier:
+      description: The verifier applied.
+      type: str
+    fingerprint:
+      description: SHA-256 of the certificate the endpoint presented, or null if it could not be reached.
+      type: str
+    trusted:
+      description: Whether the gateway would trust the endpoint.
+      type: bool
+    reason:
+      description: Why not, or null.
+      type: str
+    anchor:
+      description: The alias of the stored certificate the chain builds to.
+      type: str
+sslprofiles_path:
+  description: The C(sslprofiles.xml) the gateway reloads.
+  returned: always
+  type: str
+reload_within_ms:
+  description: The gateway's reload interval, in milliseconds.
+  returned: always
+  type: int
+  sample: 600000
+touched:
+  description: The C(sslprofiles.xml) touched (in check mode, that would be) so the gateway reloads; null when nothing changed.
+  returned: always
+  type: str
+backup_files:
+  description: The backups made (O(backup)).
+  returned: when a store was backed up
+  type: list
+  elements: str
+backup_file:
+  description: The first of RV(backup_files).
+  returned: when a store was backed up
+  type: str
+diff:
+  description: Per store path, the aliases before and after (diff mode).
+  returned: in diff mode
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
+from ansible_collections.apim.certificates.plugins.module_utils._endpoint_certificates import Options
+from ansible_collections.apim.certificates.plugins.module_utils._errors import ApimCertificatesError
+from ansible_collections.apim.certificates.plugins.module_utils._gateway_trust import sync
+from ansible_collections.apim.certificates.plugins.module_utils._module import exit_json, fail_json
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            apim_home=dict(type="path", required=True),
+            password=dict(type="str", no_log=True),
+            store_type=dict(type="str", default="auto"),
+            certificates=dict(
+                type="list", elements="dict", default=[],
+                options=dict(
+                    alias=dict(type="str", required=True),
+                    certificate=dict(type="str"),
+                    certificate_path=dict(type="path"),
+                    endpoint=dict(type="str"),
+                    fingerprint=dict(type="str"),
+                    state=dict(type="str", choices=["present", "absent"], default="present"),
+                ),
+            ),
+            remove_aliases=dict(type="list", elements="str", default=[]),
+            prune=dict(type="bool", default=False),
+            protected_aliases=dict(type="list", elements="str", default=["wso2carbon", "gateway_certificate_alias"]),
+            stock_alias_pattern=dict(type="str", default=r"\s\[jdk\]$"),
+            strict_alias=dict(type="bool", default=True),
+            allow_expired=dict(type="bool", default=False),
+            timeout=dict(type="int", default=10),
+            backup=dict(type="bool", default=False),
+            reload=dict(type="bool", default=True),
+            expiring_within_days=dict(type="int", default=30),
+            verify_endpoints=dict(type="bool", default=True),
+            hostname_verifier=dict(type="str", choices=["Strict", "Default", "DefaultAndLocalhost", "AllowAll"]),
+        ),
+        supports_check_mode=True,
+    )
+    if not certs.HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib("cryptography>=45.0.0"), exception=certs.CRYPTOGRAPHY_IMPORT_ERROR)
+
+    params = module.params
+    options = Options(strict_alias=params["strict_alias"], timeout=params["timeout"], allow_expired=params["allow_expired"],
+                      backup=params["backup"], reload=params["reload"])
+    try:
+        result = sync(
+            apim_home=params["apim_home"], password=params["password"], store_type=params["store_type"],
+            certificates=params["certificates"], remove_aliases=params["remove_aliases"], prune=params["prune"],
+            protected=params["protected_aliases"], stock_pattern=params["stock_alias_pattern"], options=options,
+            expiring_within_days=params["expiring_within_days"], verify_endpoints=params["verify_endpoints"],
+            hostname_verifier=params["hostname_verifier"], check_mode=module.check_mode,
+        )
+    except ApimCertificatesError as exc:
+        fail_json(module, str(exc))
+
+    result["check_mode"] = module.check_mode
+    for warning in result.pop("warnings"):
+        module.warn(warning)
+    diff = result.pop("diff")
+    if module._diff:  # pylint: disable=protected-access
+        result["diff"] = diff
+    exit_json(module, **result)
+
+
+if __name__ == "__main__":
+    main()

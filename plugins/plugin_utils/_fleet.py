@@ -1,0 +1,158 @@
+# -*- coding: utf-8 -*-
+# Copyright: apim.certificates contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The gateway_sync role's comparison of its nodes, on the controller, from one gateway_trust result per node.
+
+Every function here walks each node's result once (work proportional to nodes x aliases the run names), so the
+controller's cost per node does not grow with the fleet. Inputs are keyed by inventory hostname.
+"""
+
+from __future__ import annotations
+
+import json
+
+
+def _roles(store: dict) -> list:
+    return store.get("role", "live").split("+")
+
+
+def _fingerprints(state: dict) -> dict:
+    """role -> {alias: sha256} from a gateway_trust before/after state."""
+    found = {}
+    for store in (state or {}).get("stores", []):
+        for role in _roles(store):
+            found[role] = store.get("entries") or {}
+    return found
+
+
+def drift_report(results: dict) -> dict:
+    """What each node held before the run, per alias the run names: which nodes hold which fingerprint in which store.
+
+    An alias is in sync when every store of every node holds the same fingerprint (or every one lacks it and the
+    source wants it absent). Duplicates are certificates held under several aliases on a node, stock pairs aside.
+    """
+    by_node = {node: (_fingerprints(r.get("before")), r.get("requested") or []) for node, r in sorted(results.items())}
+    aliases = sorted({item["alias"] for _fps, requested in by_node.values() for item in requested})
+    absent = {}
+    for _fps, requested in by_node.values():
+        for item in requested:
+            absent.setdefault(item["alias"], []).append(item["state"] == "absent")
+    report, drifted = {}, False
+    for alias in aliases:
+        per_fp = {}
+        for node, (fps, _requested) in by_node.items():
+            for role, entries in sorted(fps.items()):
+                per_fp.setdefault(entries.get(alias) or "absent", []).append(f"{node} ({role})")
+        wants_absent = len(absent[alias]) == len(by_node) and all(absent[alias])
+        in_sync = len(per_fp) == 1 and ("absent" in per_fp) == wants_absent
+        drifted = drifted or not in_sync
+        report[alias] = {"in_sync": in_sync, "fingerprints": per_fp}
+    duplicates = {}
+    for node, result in sorted(results.items()):
+        unique = {}
+        for store in (result.get("before") or {}).get("stores", []):
+            for dup in store.get("duplicates", []):
+                item = unique.setdefault(dup["fingerprint"], {"fingerprint": dup["fingerprint"], "aliases": dup["aliases"], "stores": []})
+                item["stores"].append(store.get("role"))
+        if unique:
+            duplicates[node] = list(unique.values())
+    return {"drifted": drifted, "aliases": report, "duplicates": duplicates}
+
+
+def verify(results: dict) -> dict:
+    """After the run: every node holds, in every store, the fingerprint its run reported for every alias it synced.
+
+    Returns {ok, differing: {alias: {fingerprint or 'absent' or 'expected ...': [node (role)]}}}.
+    """
+    synced = {}
+    for node, result in results.items():
+        for item in result.get("results", []):
+            synced.setdefault(item["alias"], {})[node] = None if item["action"] == "removed" else item.get("fingerprint")
+    after = {node: _fingerprints(result.get("after")) for node, result in results.items()}
+    differing = {}
+    for alias, expected_by_node in sorted(synced.items()):
+        seen = {}
+        for node, expected in sorted(expected_by_node.items()):
+            for role, entries in sorted(after[node].items()):
+                actual = entries.get(alias)
+                seen.setdefault(actual or "absent", []).append(f"{node} ({role})")
+                if actual != expected:
+                    seen.setdefault(f"expected {expected or 'absent'}", []).append(f"{node} ({role})")
+        if len(seen) > 1:
+            differing[alias] = seen
+    return {"ok": not differing, "differing": differing}
+
+
+def summary(results: dict, profiles: dict | None = None, expiry_warn_days: int = 30) -> dict:
+    """The end-of-play summary over every node."""
+    counts = {"added": 0, "replaced": 0, "removed": 0}
+    changed_nodes, reload, expiring, trust = set(), {}, {}, {}
+    for node, result in sorted(results.items()):
+        if result.get("changed"):
+            changed_nodes.add(node)
+        for item in result.get("results", []):
+            if item["action"] in counts:
+                counts[item["action"]] += 1
+        if result.get("touched"):
+            reload[node] = result.get("reload_within_ms")
+        soon = sorted({f"{e['alias']} ({e['not_after']})" for e in result.get("expiring", [])})
+        if soon:
+            expiring[node] = soon
+        verdicts = {check["endpoint"]: "trusted" if check["trusted"] else f"NOT trusted: {check['reason']}"
+                    for check in result.get("trust_checks", [])}
+        if verdicts:
+            trust[node] = verdicts
+    profile_changes = {}
+    for node, result in sorted((profiles or {}).items()):
+        if result and result.get("changed"):
+            changed_nodes.add(node)
+            profile_changes[node] = {k: v for k, v in (result.get("actions") or {}).items() if v != "unchanged"}
+            if result.get("interval_changed") or result.get("restart_required"):
+                profile_changes[node]["restart_required"] = bool(result.get("restart_required"))
+    return {
+        "nodes": len(results),
+        "nodes_changed": sorted(changed_nodes),
+        "trust_checks": trust,
+        "certificates": counts,
+        "ssl_profiles": profile_changes,
+        "expiring_within_days": expiry_warn_days,
+        "expiring": expiring,
+        "reload_within_ms": reload,
+    }
+
+
+def report(results: dict, profiles: dict | None = None, expiry_warn_days: int = 30, *, fail_on_drift: bool = False,
+           fail_on_untrusted: bool = False) -> dict:
+    """Everything the role prints and judges, from one pass over the nodes' results.
+
+    failures: why the play must fail, in words: nodes that differ after a real run, and, when asked for, drift and
+    endpoints a node does not trust.
+    """
+    profiles = {node: p for node, p in (profiles or {}).items() if p and not p.get("skipped")}
+    drifting = sorted({node for node, r in results.items() if r.get("changed")}
+                      | {node for node, p in profiles.items() if p.get("changed")})
+    untrusted = {}
+    for node, result in sorted(results.items()):
+        bad = [check["endpoint"] for check in result.get("trust_checks", []) if not check["trusted"]]
+        if bad:
+            untrusted[node] = bad
+    check_mode = any(r.get("check_mode") for r in results.values())
+    verification = verify(results)
+    failures = []
+    if not check_mode and not verification["ok"]:
+        failures.append(f"Nodes differ after converging: {json.dumps(verification['differing'], sort_keys=True)}")
+    if fail_on_drift and drifting:
+        failures.append(f"The gateway nodes drift from the source of truth: {', '.join(drifting)} would change.")
+    if fail_on_untrusted and untrusted:
+        failures.append(f"Not trusted: {json.dumps(untrusted, sort_keys=True)}")
+    return {
+        "drift": drift_report(results),
+        "not_in_source": {node: list(r.get("unmanaged") or []) for node, r in sorted(results.items())},
+        "verification": verification,
+        "summary": summary(results, profiles, expiry_warn_days),
+        "drifting": drifting,
+        "untrusted": untrusted,
+        "check_mode": check_mode,
+        "failures": failures,
+    }

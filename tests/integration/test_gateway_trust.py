@@ -1,0 +1,119 @@
+"""gateway_trust on simulated gateway nodes: one run reads, converges (or predicts), re-reads and checks trust."""
+
+from __future__ import annotations
+
+from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
+from tests.support.ansible import run_module, sha256_file
+from tests.support.gateway import make_gateway_node
+from tests.support.pki import make_cert, pem, sha256
+from tests.support.servers import https_server
+
+TRUST = "apim.certificates.gateway_trust"
+BACKEND, BACKEND_KEY = make_cert("localhost", sans=["localhost", "127.0.0.1"])
+OTHER, _other_key = make_cert("orders.internal")
+LEGACY, _legacy_key = make_cert("legacy.internal")
+
+
+def _checksums(node):
+    return {k: sha256_file(p) for k, p in node.items() if k not in ("home",)}
+
+
+def _roles(state):
+    return {s["role"]: s for s in state["stores"]}
+
+
+def test_check_mode_predicts_writes_nothing_then_converge_and_nothing_to_do(tmp_path):
+    node = make_gateway_node(str(tmp_path / "gw"))
+    ts.converge_truststore(node["live"], "wso2carbon", [ts.DesiredCertificate("orders", "present", OTHER)])
+    before_files = _checksums(node)
+    with https_server(BACKEND, BACKEND_KEY) as port:
+        args = {"apim_home": node["home"],
+                "certificates": [{"alias": "orders", "endpoint": f"https://localhost:{port}/", "fingerprint": sha256(BACKEND)}]}
+
+        audit = run_module(tmp_path, TRUST, args, check=True, diff=True)
+        assert not audit.failed, audit
+        assert audit.changed and audit["check_mode"] is True
+        assert _checksums(node) == before_files, "check mode wrote something"
+        assert _roles(audit["before"])["live"]["entries"]["orders"] == sha256(OTHER)
+        assert "orders" not in _roles(audit["before"])["persistent"]["entries"]
+        assert {r: s["entries"]["orders"] for r, s in _roles(audit["after"]).items()} == {
+            "live": sha256(BACKEND), "persistent": sha256(BACKEND)}, "the predicted stores"
+        assert audit["trust_checks"][0]["trusted"] is True, "checked against the predicted stores"
+        assert audit["touched"] == node["sslprofiles"]
+        assert audit["diff"]["after"]
+
+        converge = run_module(tmp_path, TRUST, args)
+        assert converge.changed and not converge.failed, converge
+        assert {r["action"] for r in converge["results"]} == {"replaced"}
+        for store in ("live", "persistent"):
+            assert ts.load_truststore(node[store], "wso2carbon").fingerprints()["orders"] == sha256(BACKEND)
+        assert {r: s["entries"]["orders"] for r, s in _roles(converge["after"]).items()} == {
+            "live": sha256(BACKEND), "persistent": sha256(BACKEND)}, "read back from disk"
+        assert converge["trust_checks"][0]["trusted"] is True
+        assert converge["requested"] == [{"alias": "orders", "state": "present"}]
+
+        written = _checksums(node)
+        again = run_module(tmp_path, TRUST, args)
+        assert not again.changed and not again.failed, again
+        assert again["touched"] is None and again["before"] == again["after"]
+        assert _checksums(node) == written
+
+
+def test_stock_entries_are_counted_not_listed_and_stock_duplicates_are_not_reported(tmp_path):
+    node = make_gateway_node(str(tmp_path / "gw"))
+    ts.converge_truststore(node["live"], "wso2carbon", [ts.DesiredCertificate("orders", "present", OTHER),
+                                                        ts.DesiredCertificate("orders-copy", "present", OTHER)])
+    # WSO2 ships its own certificate twice: wso2carbon = gateway_certificate_alias
+    ts.converge_truststore(node["persistent"], "wso2carbon", [ts.DesiredCertificate("wso2carbon", "present", LEGACY),
+                                                              ts.DesiredCertificate("gateway_certificate_alias", "present", LEGACY)])
+    stock = ts.load_truststore(node["persistent"], "wso2carbon")
+    result = run_module(tmp_path, TRUST, {"apim_home": node["home"]})
+    assert not result.failed and not result.changed, result
+    persistent = _roles(result["before"])["persistent"]
+    assert persistent["count"] == len(stock.entries) and persistent["entries"] == {}
+    assert persistent["duplicates"] == []
+    live = _roles(result["before"])["live"]
+    assert live["entries"] == {"orders": sha256(OTHER), "orders-copy": sha256(OTHER)}
+    assert live["duplicates"] == [{"fingerprint": sha256(OTHER), "aliases": ["orders", "orders-copy"]}]
+    assert result["unmanaged"] == ["orders", "orders-copy"]
+
+
+def test_prune_removes_what_the_source_does_not_name_but_never_stock_or_chain_members(tmp_path):
+    node = make_gateway_node(str(tmp_path / "gw"))
+    for store in ("live", "persistent"):
+        ts.converge_truststore(node[store], "wso2carbon", [ts.DesiredCertificate("legacy", "present", LEGACY),
+                                                           ts.DesiredCertificate("orders-1", "present", LEGACY)])
+    stock = set(ts.load_truststore(node["persistent"], "wso2carbon").fingerprints()) - {"legacy", "orders-1"}
+    args = {"apim_home": node["home"], "certificates": [{"alias": "orders", "certificate": pem(OTHER)}], "prune": True}
+    result = run_module(tmp_path, TRUST, args)
+    assert result.changed and not result.failed, result
+    assert {"alias": "legacy", "state": "absent"} in result["requested"] and result["unmanaged"] == []
+    for store in ("live", "persistent"):
+        held = set(ts.load_truststore(node[store], "wso2carbon").fingerprints())
+        assert "legacy" not in held and "orders-1" in held and "orders" in held
+        assert stock <= held, "a stock entry was pruned"
+
+
+def test_a_bad_stock_pattern_is_named_and_nothing_is_written(tmp_path):
+    node = make_gateway_node(str(tmp_path / "gw"))
+    before = _checksums(node)
+    result = run_module(tmp_path, TRUST, {"apim_home": node["home"], "stock_alias_pattern": "([jdk",
+                                          "certificates": [{"alias": "orders", "certificate": pem(OTHER)}]})
+    assert result.failed and "stock_alias_pattern '([jdk' is not a valid regular expression" in result["msg"], result
+    assert _checksums(node) == before
+
+
+def test_a_pinned_certificate_both_stores_hold_is_not_fetched_again(tmp_path):
+    node = make_gateway_node(str(tmp_path / "gw"))
+    for store in ("live", "persistent"):
+        ts.converge_truststore(node[store], "wso2carbon", [ts.DesiredCertificate("orders", "present", BACKEND)])
+    # nothing listens at the endpoint: a fetch would fail; the trust check reports it unreachable
+    args = {"apim_home": node["home"], "timeout": 3, "certificates": [
+        {"alias": "orders", "endpoint": "https://127.0.0.1:1/", "fingerprint": sha256(BACKEND)}]}
+    result = run_module(tmp_path, TRUST, args)
+    assert not result.failed and not result.changed, result
+    assert result["results"][0]["action"] == "unchanged"
+    assert result["trust_checks"][0]["trusted"] is False and result["trust_checks"][0]["fingerprint"] is None
+    # held in one store only: it must be fetched, and that fails
+    ts.converge_truststore(node["persistent"], "wso2carbon", [ts.DesiredCertificate("orders", "absent")])
+    assert run_module(tmp_path, TRUST, args).failed

@@ -1,0 +1,116 @@
+"""The gateway_sync role's comparison of its nodes (plugins/plugin_utils/_fleet.py), from gateway_trust results."""
+
+from __future__ import annotations
+
+import time
+
+from ansible_collections.apim.certificates.plugins.plugin_utils import _fleet
+
+A = "AA:" * 31 + "AA"
+B = "BB:" * 31 + "BB"
+STOCK = "5C:" * 31 + "5C"
+
+
+def _store(role, entries, duplicates=()):
+    return {"path": f"/x/{role}.jks", "role": role, "entries": dict(entries), "duplicates": list(duplicates), "count": 146}
+
+
+def _node(before, after=None, *, results=(), requested=(("orders", "present"),), changed=False, **extra):
+    state = {"stores": [_store(role, e) for role, e in before.items()]}
+    node = {"before": state, "after": {"stores": [_store(role, e) for role, e in (after or before).items()]},
+            "results": list(results), "requested": [{"alias": a, "state": s} for a, s in requested],
+            "changed": changed, "check_mode": False, "trust_checks": [], "expiring": [], "unmanaged": [],
+            "touched": "/x/sslprofiles.xml" if changed else None, "reload_within_ms": 600000}
+    node.update(extra)
+    return node
+
+
+def test_drift_lists_what_each_node_held_before_per_alias_and_store():
+    results = {
+        "gw1": _node({"live": {}, "persistent": {}}, {"live": {"orders": A}, "persistent": {"orders": A}}, changed=True,
+                     results=[{"alias": "orders", "action": "added", "fingerprint": A}]),
+        "gw2": _node({"live": {"orders": B}, "persistent": {"orders": A}}, {"live": {"orders": A}, "persistent": {"orders": A}},
+                     changed=True, results=[{"alias": "orders", "action": "replaced", "fingerprint": A}]),
+    }
+    report = _fleet.report(results)
+    drift = report["drift"]
+    assert drift["drifted"] is True
+    assert drift["aliases"]["orders"] == {"in_sync": False, "fingerprints": {
+        "absent": ["gw1 (live)", "gw1 (persistent)"], B: ["gw2 (live)"], A: ["gw2 (persistent)"]}}
+    assert report["verification"] == {"ok": True, "differing": {}}
+    assert report["drifting"] == ["gw1", "gw2"] and report["failures"] == []
+    assert report["summary"]["certificates"] == {"added": 1, "replaced": 1, "removed": 0}
+    assert report["summary"]["nodes_changed"] == ["gw1", "gw2"]
+
+
+def test_in_sync_nodes_and_an_alias_every_node_wants_absent_are_not_drift():
+    held = {"live": {"orders": A}, "persistent": {"orders": A}}
+    results = {n: _node(held, requested=(("orders", "present"), ("retired", "absent"))) for n in ("gw1", "gw2")}
+    drift = _fleet.report(results)["drift"]
+    assert drift["drifted"] is False
+    assert drift["aliases"]["retired"]["in_sync"] is True
+
+
+def test_duplicates_are_reported_per_node_only_as_the_node_listed_them():
+    # gateway_trust leaves out duplicate groups made only of stock aliases (wso2carbon = gateway_certificate_alias)
+    dup = {"fingerprint": A, "aliases": ["orders", "orders-copy"]}
+    node = _node({"live": {"orders": A, "orders-copy": A}, "persistent": {"orders": A}})
+    node["before"]["stores"][0]["duplicates"] = [dup]
+    clean = _node({"live": {"orders": A}, "persistent": {"orders": A}})
+    drift = _fleet.report({"gw1": node, "gw2": clean})["drift"]
+    assert drift["duplicates"] == {"gw1": [{"fingerprint": A, "aliases": ["orders", "orders-copy"], "stores": ["live"]}]}
+
+
+def test_verification_names_the_node_and_store_that_differ_and_fails_outside_check_mode():
+    good = _node({"live": {}, "persistent": {}}, {"live": {"orders": A}, "persistent": {"orders": A}}, changed=True,
+                 results=[{"alias": "orders", "action": "added", "fingerprint": A}])
+    bad = _node({"live": {}, "persistent": {}}, {"live": {"orders": A}, "persistent": {}}, changed=True,
+                results=[{"alias": "orders", "action": "added", "fingerprint": A}])
+    report = _fleet.report({"gw1": good, "gw2": bad})
+    assert report["verification"]["ok"] is False
+    assert report["verification"]["differing"]["orders"]["expected " + A] == ["gw2 (persistent)"]
+    assert len(report["failures"]) == 1 and report["failures"][0].startswith("Nodes differ after converging")
+    for node in (good, bad):
+        node["check_mode"] = True
+    assert _fleet.report({"gw1": good, "gw2": bad})["failures"] == [], "check mode wrote nothing: nothing to verify"
+
+
+def test_failures_on_drift_and_untrusted_endpoints_only_when_asked_for():
+    untrusted = {"endpoint": "https://orders:8443/", "trusted": False, "reason": "no anchor"}
+    node = _node({"live": {}, "persistent": {}}, {"live": {"orders": A}, "persistent": {"orders": A}}, changed=True,
+                 results=[{"alias": "orders", "action": "added", "fingerprint": A}], trust_checks=[untrusted], check_mode=True)
+    assert _fleet.report({"gw1": node})["failures"] == []
+    failures = _fleet.report({"gw1": node}, fail_on_drift=True, fail_on_untrusted=True)["failures"]
+    assert failures == ["The gateway nodes drift from the source of truth: gw1 would change.",
+                        'Not trusted: {"gw1": ["https://orders:8443/"]}']
+    summary = _fleet.report({"gw1": node})["summary"]
+    assert summary["trust_checks"] == {"gw1": {"https://orders:8443/": "NOT trusted: no anchor"}}
+
+
+def test_ssl_profile_changes_count_as_drift_and_skipped_profiles_do_not():
+    node = _node({"live": {"orders": A}, "persistent": {"orders": A}})
+    changed = {"changed": True, "actions": {"interval": "changed", "truststore": "unchanged"}, "restart_required": True}
+    report = _fleet.report({"gw1": node, "gw2": node}, {"gw1": changed, "gw2": {"skipped": True, "changed": False}})
+    assert report["drifting"] == ["gw1"]
+    assert report["summary"]["ssl_profiles"] == {"gw1": {"interval": "changed", "restart_required": True}}
+
+
+def test_cost_per_node_does_not_grow_with_the_fleet():
+    def fleet(count):
+        held = {"live": {f"alias{i}": A for i in range(20)}, "persistent": {f"alias{i}": A for i in range(20)}}
+        requested = tuple((f"alias{i}", "present") for i in range(20))
+        results = [{"alias": f"alias{i}", "action": "unchanged", "fingerprint": A} for i in range(20)]
+        return {f"gw{n:03d}": _node(held, requested=requested, results=results) for n in range(count)}
+
+    def per_node(count):
+        results = fleet(count)
+        best = None
+        for _attempt in range(3):
+            start = time.perf_counter()
+            _fleet.report(results)
+            elapsed = time.perf_counter() - start
+            best = elapsed if best is None else min(best, elapsed)
+        return best / count
+
+    small, large = per_node(50), per_node(800)
+    assert large < small * 2.5, f"per node: {small * 1e6:.0f} us at 50 nodes, {large * 1e6:.0f} us at 800"
