@@ -29,7 +29,7 @@ export ANSIBLE_REMOTE_TEMP := $(BUILD)/tmp/ansible-remote
 export ANSIBLE_RETRY_FILES_ENABLED := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv collection unit integration interop sanity sanity-matrix changelog-lint lint docs docs-check molecule bench reliability-long test demo clean
+.PHONY: help venv collection unit integration interop sanity sanity-matrix changelog-lint lint docs docs-check molecule bench reliability-long test demo ee-context clean
 
 help:
 	@echo 'Targets:'
@@ -47,6 +47,7 @@ help:
 	@echo '  reliability-long  the long crash-safety, concurrency and property variants (about 5 min)'
 	@echo '  changelog-lint  antsibull-changelog lint'
 	@echo '  test            venv collection unit integration interop sanity changelog-lint, stopping at the first failure'
+	@echo '  ee-context      the execution environment build context in build/ee (execution-environment.yml; docs/awx.md)'
 	@echo '  demo            the main job on three simulated gateway nodes (DEMO_ARGS=--fresh to rebuild them)'
 	@echo '  clean           remove build/ and .venv/'
 
@@ -138,6 +139,14 @@ lint: venv collection
 demo: venv collection
 	@mkdir -p "$(BUILD)/demo" "$(ANSIBLE_LOCAL_TEMP)" "$(ANSIBLE_REMOTE_TEMP)"
 	"$(VPY)" demo/run_demo.py --dir "$(BUILD)/demo" $(DEMO_ARGS)
+
+# The execution environment's build context: the collection tarball, then ansible-builder (no container engine needed).
+ee-context: venv
+	@mkdir -p "$(BUILD)/ee-src"
+	rm -f "$(BUILD)"/ee-src/*.tar.gz
+	"$(VENV)/bin/ansible-galaxy" collection build --force --output-path "$(BUILD)/ee-src" .
+	cp "$(BUILD)"/ee-src/apim-certificates-*.tar.gz "$(BUILD)/ee-src/apim-certificates.tar.gz"
+	"$(VENV)/bin/ansible-builder" create -f execution-environment.yml --context "$(BUILD)/ee"
 
 clean:
 	rm -rf "$(BUILD)" "$(VENV)"
