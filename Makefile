@@ -132,9 +132,10 @@ docs: venv collection
 docs-check: venv collection
 	hack/docs.sh --check docs/reference
 
-# ansible-lint, production profile: the role, the demo playbook and the example inventory.
+# ansible-lint, production profile: the role, the demo playbook and the example inventories, the AWX project's playbooks.
 lint: venv collection
-	"$(VENV)/bin/ansible-lint" --offline --profile production roles/gateway_sync demo/gateway_sync.yml demo/inventory.example.yml
+	"$(VENV)/bin/ansible-lint" --offline --profile production roles/gateway_sync demo/gateway_sync.yml demo/inventory.example.yml \
+		docs/awx/project/gateway_sync.yml docs/awx/project/notify_drift.yml docs/awx/inventory.yml
 
 demo: venv collection
 	@mkdir -p "$(BUILD)/demo" "$(ANSIBLE_LOCAL_TEMP)" "$(ANSIBLE_REMOTE_TEMP)"
