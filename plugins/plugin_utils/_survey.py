@@ -101,7 +101,7 @@ def _str_list(name: str, value):
             if not isinstance(value, list):
                 raise SurveyInputError(f"{name}: expected a list, one item per line")
         elif "\n" in text:
-            value = [line for line in text.splitlines()]
+            value = text.splitlines()
         else:
             value = text.split(",")  # one line: comma-separated, as Ansible reads a list given as a string
         value = [item.strip() if isinstance(item, str) else item for item in value]
