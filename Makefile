@@ -32,7 +32,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 FLOOR_VENV := $(BUILD)/floor-venv
 FLOOR_STAMP := $(FLOOR_VENV)/.stamp
 
-.PHONY: help venv collection unit unit-floor node-python integration integration-targets interop sanity sanity-matrix changelog-lint lint docs docs-check molecule bench reliability-long test demo clean
+.PHONY: help venv collection unit unit-floor node-python integration integration-targets interop sanity sanity-matrix changelog-lint lint docs docs-check molecule bench reliability-long test demo ee-context clean
 
 help:
 	@echo 'Targets:'
@@ -54,6 +54,7 @@ help:
 	@echo '  changelog-lint  antsibull-changelog lint'
 	@echo '  test            venv collection node-python unit unit-floor integration integration-targets interop sanity'
 	@echo '                  sanity-matrix changelog-lint lint docs-check, stopping at the first failure'
+	@echo '  ee-context      the execution environment build context in build/ee (execution-environment.yml; docs/awx.md)'
 	@echo '  demo            the main job on three simulated gateway nodes (DEMO_ARGS=--fresh to rebuild them)'
 	@echo '  clean           remove build/ and .venv/'
 
@@ -167,6 +168,14 @@ lint: venv collection
 demo: venv collection
 	@mkdir -p "$(BUILD)/demo" "$(ANSIBLE_LOCAL_TEMP)" "$(ANSIBLE_REMOTE_TEMP)"
 	"$(VPY)" demo/run_demo.py --dir "$(BUILD)/demo" $(DEMO_ARGS)
+
+# The execution environment's build context: the collection tarball, then ansible-builder (no container engine needed).
+ee-context: venv
+	@mkdir -p "$(BUILD)/ee-src"
+	rm -f "$(BUILD)"/ee-src/*.tar.gz
+	"$(VENV)/bin/ansible-galaxy" collection build --force --output-path "$(BUILD)/ee-src" .
+	cp "$(BUILD)"/ee-src/apim-certificates-*.tar.gz "$(BUILD)/ee-src/apim-certificates.tar.gz"
+	"$(VENV)/bin/ansible-builder" create -f execution-environment.yml --context "$(BUILD)/ee"
 
 clean:
 	rm -rf "$(BUILD)" "$(VENV)"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.apim.certificates.plugins.module_utils import _sync
+from ansible_collections.apim.certificates.plugins.plugin_utils import _artifact, _survey
 
 
 def gateway_sync_desired(node_state, source="declared", certificates=None, remove_aliases=None, prune=False,
@@ -43,6 +44,19 @@ def gateway_sync_summary(results, states, expiry_warn_days=30, protected=None, s
                          profiles=dict(profiles or {}))
 
 
+def gateway_sync_input(values):
+    try:
+        return _survey.normalise(dict(values or {}))
+    except _survey.SurveyInputError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
+def gateway_sync_artifact(summary, drift=None, not_in_source=None, previous=None, check_mode=False, nodes=None):
+    return _artifact.build(dict(summary or {}), drift=dict(drift or {}), not_in_source=dict(not_in_source or {}),
+                           previous=previous, check_mode=bool(check_mode),
+                           nodes=list(nodes or []))
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -51,4 +65,6 @@ class FilterModule:
             "gateway_sync_drift": gateway_sync_drift,
             "gateway_sync_verify": gateway_sync_verify,
             "gateway_sync_summary": gateway_sync_summary,
+            "gateway_sync_input": gateway_sync_input,
+            "gateway_sync_artifact": gateway_sync_artifact,
         }

@@ -58,7 +58,8 @@ def test_cert_info_filter(tmp_path):
 @pytest.mark.parametrize("kind, name", [
     ("module", "endpoint_certificate"), ("module", "truststore_info"), ("module", "ssl_profile"),
     ("module", "gateway_trust"), ("module", "gateway_sync_report"),
-    ("filter", "cert_info"), ("filter", "gateway_sync_drift"), ("role", "gateway_sync"),
+    ("filter", "cert_info"), ("filter", "gateway_sync_drift"), ("filter", "gateway_sync_input"),
+    ("filter", "gateway_sync_artifact"), ("role", "gateway_sync"),
 ])
 def test_ansible_doc_renders(tmp_path, kind, name):
     doc = subprocess.run([os.path.join(BIN, "ansible-doc"), "-t", kind, f"apim.certificates.{name}"], env=_env(tmp_path),
