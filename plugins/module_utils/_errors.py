@@ -37,3 +37,7 @@ class EndpointError(ApimCertificatesError):
 
 class SslProfileError(ApimCertificatesError):
     """An ssl_profile request that cannot be applied (bad servers, a shared server, an edit that would not verify)."""
+
+
+class PublisherError(ApimCertificatesError):
+    """The API-M Publisher REST API refused, failed or could not be reached; the message names the operation."""
