@@ -215,3 +215,12 @@ def touch(path: str, when: float | None = None) -> float:
     """Set a file's mtime (to now by default); the mtime the file then has, in seconds."""
     os.utime(path, None if when is None else (when, when))
     return os.stat(path).st_mtime
+
+
+def classes_or_skip() -> str:
+    """For tests: the compiled stand-in, or a skip with the reason where there is no JDK."""
+    import pytest  # pylint: disable=import-outside-toplevel
+
+    if not available():
+        pytest.skip(STANDIN_MISSING)
+    return compile_standin()
