@@ -123,12 +123,15 @@ def check_hostname(cert, host: str, verifier: str) -> str | None:
             if address in ips:
                 return None
             return f"{host} is not among the certificate's IP addresses ({', '.join(map(str, ips))})"
-        names = [common_name] if common_name else []
         try:
             if common_name and ipaddress.ip_address(common_name) == address:
                 return None
         except ValueError:
             pass
+        if common_name and _hostname_matches(common_name, host, strict):
+            return None
+        return (f"{host} is not among the certificate's IP addresses (none) and does not match its common name "
+                f"({common_name or 'none'}) under the {verifier} HostnameVerifier")
     else:
         names = dns_names or ([common_name] if common_name else [])
     if any(_hostname_matches(name, host, strict) for name in names):
