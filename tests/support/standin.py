@@ -84,13 +84,16 @@ class Standin:
         return os.path.join(self.state_dir, "standin.log")
 
     def start(self, timeout: float = 60) -> "Standin":
+        return self.launch().wait_ready(timeout)
+
+    def launch(self) -> "Standin":
+        """Start the JVM without waiting for it (start several, then wait_ready() on each)."""
         if self.process is not None and self.process.poll() is None:
             raise StandinError("already running")
         self.classes = self.classes or compile_standin()
         os.makedirs(self.state_dir, exist_ok=True)
-        port_file = os.path.join(self.state_dir, "control.port")
-        if os.path.exists(port_file):
-            os.unlink(port_file)
+        if os.path.exists(self._port_file):
+            os.unlink(self._port_file)
         flags = list(JVM_FLAGS)
         if self.interval_ms is not None:
             flags.append(f"-Dstandin.testOnlyIntervalMs={int(self.interval_ms)}")
@@ -101,14 +104,24 @@ class Standin:
             self.process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
                 [JAVA, *flags, "-cp", self.classes, "GatewayStandin", self.state_dir],
                 cwd=self.home, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        return self
+
+    @property
+    def _port_file(self) -> str:
+        return os.path.join(self.state_dir, "control.port")
+
+    def wait_ready(self, timeout: float = 60) -> "Standin":
+        """Wait until the control channel is up (the start-up copy and the start-up check are done by then)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if os.path.exists(port_file):
-                with open(port_file, encoding="ascii") as handle:
+            if os.path.exists(self._port_file):
+                with open(self._port_file, encoding="ascii") as handle:
                     self.port = int(handle.read())
                 return self
             if self.process.poll() is not None:
-                raise StandinError(f"the stand-in exited with {self.process.returncode}:\n{self.log()}")
+                code = self.process.returncode
+                self.process = None
+                raise StandinError(f"the stand-in exited with {code}:\n{self.log()}")
             time.sleep(0.05)
         self.stop()
         raise StandinError(f"the stand-in did not start within {timeout} s:\n{self.log()}")
