@@ -10,7 +10,8 @@
  *   GET /state                              -> pid, reload counts, the last reload's result, the live profiles
  *   GET /call?url=https://host:port/path    -> {ok, status, error, profile}: one request through the live profiles
  *   GET /check-host?cert=<file>&host=<h>[&verifier=<v>] -> {ok, error}: the host name rules alone, no network
- * System properties: standin.testOnlyIntervalMs (TEST ONLY: replaces the interval and bypasses WSO2's 60 s floor).
+ * System properties: standin.testOnlyIntervalMs (TEST ONLY: replaces the interval and bypasses WSO2's 60 s floor);
+ * migrate (present: no start-up copy of the truststore, as API-M 4.2+ started with -Dmigrate).
  */
 
 import com.sun.net.httpserver.HttpExchange;
@@ -496,8 +497,12 @@ public final class GatewayStandin {
             log("WARN", "GatewayStandin", "TEST ONLY: sslprofiles.xml is checked every " + intervalMs + " ms (deployment.toml: "
                     + configuredIntervalMs + " ms; WSO2 uses max(interval, 60000))");
         }
-        Thread.sleep(20); // the start-up copy comes later than the sender's start, so its rewrite is newer than the baseline
-        startupCopy();
+        if (System.getProperty("migrate") != null) { // as -Dmigrate skips the copy on API-M 4.2+
+            log("INFO", "GatewayStandin", "-Dmigrate: the start-up copy of the truststore is skipped");
+        } else {
+            Thread.sleep(20); // the start-up copy comes later than the sender's start, so its rewrite is newer than the baseline
+            startupCopy();
+        }
         // API deployment at start-up runs one mtime-gated check (InMemoryAPIDeployer); the timer's first check is one
         // interval after the sender started.
         check("start-up");

@@ -68,8 +68,10 @@ class StandinError(RuntimeError):
 class Standin:
     """One stand-in process for one API-M home. Its log and control port live in state_dir, outside the home."""
 
-    def __init__(self, home: str, state_dir, *, interval_ms: int | None = None, classes: str | None = None):
+    def __init__(self, home: str, state_dir, *, interval_ms: int | None = None, classes: str | None = None,
+                 migrate: bool = False):
         self.home = str(home)
+        self.migrate = migrate  # -Dmigrate: no start-up copy, so the stand-in writes nothing in the home
         self.state_dir = str(state_dir)
         self.interval_ms = interval_ms  # None: deployment.toml's interval, clamped as WSO2 does
         self.classes = classes
@@ -97,6 +99,8 @@ class Standin:
         flags = list(JVM_FLAGS)
         if self.interval_ms is not None:
             flags.append(f"-Dstandin.testOnlyIntervalMs={int(self.interval_ms)}")
+        if self.migrate:
+            flags.append("-Dmigrate=true")
         self.starts += 1
         with open(self.log_path, "a", encoding="utf-8") as log:
             log.write(f"--- start {self.starts} ---\n")
