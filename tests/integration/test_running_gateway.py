@@ -123,3 +123,23 @@ def test_a_custom_ssl_profile_serves_its_backend_through_its_own_truststore(tmp_
 
     gateway.restart()
     assert gateway.call(f"https://localhost:{port}/orders")["ok"]
+
+
+@pytest.mark.xfail(strict=True, reason="known gap: _gateway.profile_for matches servers case-insensitively, Synapse "
+                                       "case-sensitively, so the certificate goes to a store the gateway does not use")
+def test_an_endpoint_spelled_in_another_case_is_served_by_the_star_profile(tmp_path, running, backend):
+    node, gateway = running
+    cert, port = backend
+    store = str(tmp_path / "orders-truststore.jks")
+    ts.converge_truststore(store, PW, [ts.DesiredCertificate("other", "present", make_cert("other.test")[0])], create=True)
+    profile = {"servers": f"localhost:{port}", "truststore": {"location": store, "type": "JKS", "password": PW},
+               "keystore": {"location": jks_keystore(str(tmp_path / "client.jks"), "client", PW), "type": "JKS", "password": PW}}
+    assert run_module(tmp_path, SSL, {"apim_home": node["home"], "custom_profiles": [profile]}).changed
+    url = f"https://LOCALHOST:{port}/orders"  # the gateway serves this key with the * profile
+    before = gateway.reload_attempts()
+    added = run_module(tmp_path, EC, {"apim_home": node["home"], "alias": "orders", "endpoint": url, "certificate": pem(cert)})
+    assert added.changed and not added.failed, added
+    gateway.wait_for_reload(before)
+    result = gateway.call(url)
+    assert result["profile"] == "*"
+    assert result["ok"], result
