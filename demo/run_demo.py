@@ -204,7 +204,7 @@ def running_gateway_proof(nodes: dict, gateways: dict, url: str, inventory: str,
     state = next(iter(gateways.values())).state()
     print(f"Each node runs a gateway stand-in (a JVM reloading its SSL profiles as API-M 4.x does; test-only interval "
           f"{state['intervalMs'] / 1000:g} s, deployment.toml says {state['configuredIntervalMs'] / 1000:g} s).")
-    print(f"At start-up each one copied client-truststore.jks over client-truststore-temp.jks, as a 4.x gateway does.")
+    print("At start-up each one copied client-truststore.jks over client-truststore-temp.jks, as a 4.x gateway does.")
     print(f"Before: each gateway process calls {url}:")
     before = {}
     for name, gateway in gateways.items():

@@ -5,8 +5,6 @@ once a module changed its trust, and keep doing so after a restart; a removal mu
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
