@@ -238,7 +238,8 @@ def running_gateway_proof(nodes: dict, gateways: dict, url: str, inventory: str,
             when, reload = poller.first_ok
             touched = reload["mtime"] / 1000
             print(f"  {name}: pid {gateway.pid} ({'same process' if same else 'ANOTHER PROCESS'}) -> HTTP 200, "
-                  f"{when - touched:.1f} s after sslprofiles.xml was touched (interval {INTERVAL_MS / 1000:g} s)")
+                  f"{when - touched:.1f} s after sslprofiles.xml was touched (reloaded after {reload['at'] / 1000 - touched:.1f} s; "
+                  f"interval {INTERVAL_MS / 1000:g} s)")
         else:
             result = gateway.call(url)
             print(f"  {name}: pid {gateway.pid} -> {'HTTP 200' if result['ok'] else short(result['error'])}, "
