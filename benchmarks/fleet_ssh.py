@@ -125,7 +125,7 @@ def aggregation_cpu(events: list) -> float:
 
 def _ssh_fleet(count: int, log):
     try:
-        from tests.support import fleet as fleet_support  # pylint: disable=import-outside-toplevel
+        from ansible_collections.apim.certificates.tests.support import fleet as fleet_support  # pylint: disable=import-outside-toplevel
     except ImportError:
         return None, "tests/support/fleet.py (the SSH test fleet) is not in this checkout"
     reason = fleet_support.missing(("newest",))
@@ -136,8 +136,8 @@ def _ssh_fleet(count: int, log):
 
 
 def run_ssh(quick: bool, baseline: tuple, sizes=SSH_SIZES, forks: int = 5, log=print) -> dict:
-    from tests.support.pki import make_cert, sha256  # pylint: disable=import-outside-toplevel
-    from tests.support.servers import https_server  # pylint: disable=import-outside-toplevel
+    from ansible_collections.apim.certificates.tests.support.pki import make_cert, sha256  # pylint: disable=import-outside-toplevel
+    from ansible_collections.apim.certificates.tests.support.servers import https_server  # pylint: disable=import-outside-toplevel
 
     work = fresh_dir(os.path.join(OUT, "fleet-ssh"))
     reps = 1 if quick else 3
@@ -195,8 +195,8 @@ def run_ssh(quick: bool, baseline: tuple, sizes=SSH_SIZES, forks: int = 5, log=p
 
 
 def run_local(quick: bool, baseline: tuple, sizes=LOCAL_SIZES, forks: int = 5, log=print) -> dict:
-    from tests.support.gateway import make_gateway_node  # pylint: disable=import-outside-toplevel
-    from tests.support.pki import make_cert, pem  # pylint: disable=import-outside-toplevel
+    from ansible_collections.apim.certificates.tests.support.gateway import make_gateway_node  # pylint: disable=import-outside-toplevel
+    from ansible_collections.apim.certificates.tests.support.pki import make_cert, pem  # pylint: disable=import-outside-toplevel
 
     work = fresh_dir(os.path.join(OUT, "fleet-agg"))
     reps = 1 if quick else 2

@@ -7,8 +7,11 @@
 3. Runs demo/gateway_sync.yml (the apim.certificates.gateway_sync role) against an inventory of the three nodes,
    fetching the backend certificate from the live endpoint, pinned by its SHA-256: the role prints the drift
    report before and the summary after.
-4. Proves trust: a Java TLS client (Python's TLS stack where Java is absent) reaches the backend through each
-   node's live truststore.
+4. Proves it on running gateways. With a JDK, each node runs a gateway stand-in (tests/standin/, docs/standin.md: a
+   JVM that reloads its SSL profiles as an API-M 4.x gateway does) from the start: its call to the backend fails
+   before (PKIX), the same process (same pid) succeeds after its next reload (the seconds from the touch to the first
+   success are measured against the interval, a test-only 2 s here), and after a restart it still succeeds.
+   Without a JDK, Python's TLS stack checks each node's live truststore instead.
 5. Stops the backend. Running it again reports no change: the nodes and the backend's key are kept.
 """
 
@@ -16,12 +19,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import socket
 import ssl
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COLLECTIONS = os.path.join(ROOT, "build", "collections")
@@ -33,9 +39,11 @@ from ansible_collections.apim.certificates.tests.support.gateway import make_gat
 from ansible_collections.apim.certificates.tests.support.java import JAVA, KEYTOOL, compile_client, java_tls_get  # noqa: E402
 from ansible_collections.apim.certificates.tests.support.pki import key_pem, make_cert, pem, sha256  # noqa: E402
 from ansible_collections.apim.certificates.tests.support.servers import https_server  # noqa: E402
+from ansible_collections.apim.certificates.tests.support import standin as standin_driver  # noqa: E402
 
 ALIAS = "demo-backend"
 PASSWORD = "wso2carbon"
+INTERVAL_MS = 2000  # test-only reload interval of the stand-ins (WSO2: deployment.toml's interval, at least 60 s)
 
 
 def banner(text: str) -> None:
@@ -142,6 +150,115 @@ def python_trusts(url_host: str, port: int, store_path: str) -> str:
         return f"FAILED {exc}"
 
 
+class Poller:
+    """Calls the backend through one running gateway until the first success, from a thread, while the role runs."""
+
+    def __init__(self, gateway, url: str):
+        self.gateway, self.url = gateway, url
+        self.first_ok = None  # (time.time(), the reload in force then)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self.stop.is_set():
+            try:
+                result = self.gateway.call(self.url)
+            except OSError:
+                result = {"ok": False}
+            if result["ok"]:
+                self.first_ok = (time.time(), self.gateway.state()["lastReload"])
+                return
+            self.stop.wait(0.2)
+
+
+def short(error: str | None) -> str:
+    text = str(error)
+    found = re.search(r"PKIX path (building|validation) failed", text)
+    if found is None:
+        return text[:100]
+    return found.group(0) + (f" ({text.rsplit(': ', 1)[-1][:60]})" if found.group(1) == "validation" else "")
+
+
+def start_gateways(nodes: dict, work: str) -> dict:
+    """One stand-in per node, started together: each makes the 4.x start-up copy of its truststore."""
+    def held(node):
+        entry = ts.load_truststore(node["live"], PASSWORD).entries.get(ALIAS)
+        return entry.sha256 if entry else None
+
+    before = {name: held(node) for name, node in nodes.items()}
+    print("  Each node's gateway starts: a stand-in JVM (see step 3) on its API-M home.")
+    gateways = {}
+    for name, node in nodes.items():
+        gateways[name] = standin_driver.Standin(node["home"], os.path.join(work, "standin", name), interval_ms=INTERVAL_MS).launch()
+    for name, gateway in gateways.items():
+        gateway.wait_ready()
+        if before[name] and not held(nodes[name]):
+            print(f"  {name}: '{ALIAS}' was only in its start-up copy (as after a Publisher upload); the gateway's start "
+                  "copied client-truststore.jks over it: lost, as on a real 4.x gateway")
+    return gateways
+
+
+def running_gateway_proof(nodes: dict, gateways: dict, url: str, inventory: str, work: str) -> tuple:
+    """(role exit status, proof holds) for the role run between a 'before' and an 'after' on every running gateway."""
+    pids = {name: g.pid for name, g in gateways.items()}
+    state = next(iter(gateways.values())).state()
+    print(f"Each node runs a gateway stand-in (a JVM reloading its SSL profiles as API-M 4.x does; test-only interval "
+          f"{state['intervalMs'] / 1000:g} s, deployment.toml says {state['configuredIntervalMs'] / 1000:g} s).")
+    print("At start-up each one copied client-truststore.jks over client-truststore-temp.jks, as a 4.x gateway does.")
+    print(f"Before: each gateway process calls {url}:")
+    before = {}
+    for name, gateway in gateways.items():
+        result = gateway.call(url)
+        before[name] = result["ok"]
+        verdict = f"already trusted (status {result['status']})" if result["ok"] else short(result["error"])
+        print(f"  {name}: pid {gateway.pid} -> {verdict}")
+    pollers = {name: Poller(g, url) for name, g in gateways.items() if not before[name]}
+    for poller in pollers.values():
+        poller.thread.start()
+
+    banner("4. apim.certificates.gateway_sync: drift report, converge, verify, summary")
+    status = run_role(inventory, work)
+    if status != 0:
+        for poller in pollers.values():
+            poller.stop.set()
+        return status, False
+
+    banner("5. The same gateway processes after their next reload, then after a restart")
+    ok = True
+    for name, gateway in gateways.items():
+        same = gateway.state()["pid"] == pids[name] == gateway.pid
+        if name in pollers:
+            poller = pollers[name]
+            poller.thread.join(timeout=2 * INTERVAL_MS / 1000 + 20)
+            poller.stop.set()
+            if poller.first_ok is None:
+                print(f"  {name}: pid {gateway.pid} -> still failing: {short(gateway.call(url)['error'])}")
+                ok = False
+                continue
+            when, reload = poller.first_ok
+            touched = reload["mtime"] / 1000
+            print(f"  {name}: pid {gateway.pid} ({'same process' if same else 'ANOTHER PROCESS'}) -> HTTP 200, "
+                  f"{when - touched:.1f} s after sslprofiles.xml was touched (reloaded after {reload['at'] / 1000 - touched:.1f} s; "
+                  f"interval {INTERVAL_MS / 1000:g} s)")
+        else:
+            result = gateway.call(url)
+            print(f"  {name}: pid {gateway.pid} -> {'HTTP 200' if result['ok'] else short(result['error'])}, "
+                  "no reload needed (nothing was touched)")
+            ok = ok and result["ok"]
+        ok = ok and same
+    for gateway in gateways.values():
+        gateway.stop()
+    for gateway in gateways.values():
+        gateway.launch()
+    for name, gateway in gateways.items():
+        gateway.wait_ready()
+        result = gateway.call(url)
+        ok = ok and result["ok"]
+        verdict = f"status {result['status']}, still trusted" if result["ok"] else short(result["error"])
+        print(f"  {name}: restarted (pid {pids[name]} -> {gateway.pid}; start-up copy made again) -> {verdict}")
+    return 0, ok
+
+
 def trust_check(nodes: dict, port: int, work: str) -> bool:
     url = f"https://localhost:{port}/"
     ok = True
@@ -187,26 +304,42 @@ def main() -> int:
         print(f"  {name}: {os.path.relpath(node['home'], ROOT)}  '{ALIAS}': live={describe(live)} persistent={describe(persistent)}")
 
     fingerprint = sha256(backend)
-    with https_server(backend, backend_key) as port:
-        url = f"https://localhost:{port}/orders"
-        banner(f"2. A backend with a self-signed certificate at {url}")
-        print(f"  SHA-256 {fingerprint}")
+    gateways = start_gateways(nodes, work) if standin_driver.available() else None
+    try:
+        with https_server(backend, backend_key) as port:
+            url = f"https://localhost:{port}/orders"
+            banner(f"2. A backend with a self-signed certificate at {url}")
+            print(f"  SHA-256 {fingerprint}")
 
-        inventory = os.path.join(work, "inventory.yml")
-        write_inventory(inventory, nodes, url, fingerprint)
-        banner("3. apim.certificates.gateway_sync: drift report, converge, verify, summary")
-        status = run_role(inventory, work)
-        if status != 0:
-            print(f"\nThe role failed (exit {status}).")
-            return status
-
-        banner("4. Trust check")
-        trusted = trust_check(nodes, port, work)
-    banner("5. Backend stopped")
+            inventory = os.path.join(work, "inventory.yml")
+            write_inventory(inventory, nodes, url, fingerprint)
+            if gateways:
+                banner("3. Running gateways")
+                status, trusted = running_gateway_proof(nodes, gateways, url, inventory, work)
+                if status != 0:
+                    print(f"\nThe role failed (exit {status}).")
+                    return status
+            else:
+                banner("3. No JDK here: no running gateway; the role, then a trust check of each node's files")
+                banner("4. apim.certificates.gateway_sync: drift report, converge, verify, summary")
+                status = run_role(inventory, work)
+                if status != 0:
+                    print(f"\nThe role failed (exit {status}).")
+                    return status
+                banner("5. Trust check")
+                trusted = trust_check(nodes, port, work)
+    finally:
+        for gateway in (gateways or {}).values():
+            gateway.stop()
+    banner("6. Backend stopped")
     if not trusted:
         print("A node does not trust the backend.")
         return 1
-    print("Every node's live truststore verifies the backend. Run `make demo` again: nothing changes.")
+    if gateways:
+        print("Every running gateway trusts the backend without a restart, and still after one. "
+              "Run `make demo` again: nothing changes.")
+    else:
+        print("Every node's live truststore verifies the backend. Run `make demo` again: nothing changes.")
     print(f"To start over with drift: {sys.executable} demo/run_demo.py --fresh")
     return 0
 

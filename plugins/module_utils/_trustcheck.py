@@ -72,17 +72,31 @@ def build_path(chain: list, anchors: dict) -> tuple:
     return None, "the presented chain is longer than 10 certificates"
 
 
+# Second-level labels under a two-letter country code that Strict refuses a wildcard for (*.co.uk, *.org.nz, ...).
+_BAD_COUNTRY_2LDS = frozenset(("ac", "co", "com", "ed", "edu", "go", "gouv", "gov", "info", "lg", "ne", "net", "or", "org"))
+
+
 def _hostname_matches(pattern: str, host: str, strict: bool) -> bool:
-    pattern, host = pattern.lower().rstrip("."), host.lower().rstrip(".")
-    if "*" not in pattern:
+    """Synapse's rule (httpclient 4's AbstractVerifier): a wildcard counts at the end of the first label of a name with
+    at least three labels (``*.a.com``, ``api*.a.com``); Strict wants as many labels as the name has and refuses
+    wildcards over a country's second-level domain. Names compare case-insensitively, trailing dots included."""
+    pattern, host = pattern.lower(), host.lower()
+    parts = pattern.split(".")
+    while parts and not parts[-1]:
+        parts.pop()  # as Java's String.split drops trailing empty strings
+    country_2ld = len(parts) == 3 and len(parts[2]) == 2 and parts[1] in _BAD_COUNTRY_2LDS
+    if not (len(parts) >= 3 and parts[0].endswith("*") and not (strict and country_2ld)):
         return pattern == host
-    head, _unused, rest = pattern.partition(".")
-    if head != "*" or not rest or rest.count(".") < 1:
-        return False  # only a leading "*." wildcard over at least two labels is honoured
-    if not host.endswith("." + rest):
+    prefix, suffix = parts[0][:-1], pattern[len(parts[0]):]
+    if not (host.startswith(prefix) and host[len(prefix):].endswith(suffix)):
         return False
-    label_part = host[: -len(rest) - 1]
-    return bool(label_part) and ("." not in label_part or not strict)
+    return not strict or host.count(".") == pattern.count(".")
+
+
+def _first_common_name(cert) -> str | None:
+    """The CN Synapse reads: the first in RFC 2253 order, which is the last (most specific) in the subject."""
+    names = cert.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)
+    return names[-1].value if names else None
 
 
 def check_hostname(cert, host: str, verifier: str) -> str | None:
@@ -103,13 +117,24 @@ def check_hostname(cert, host: str, verifier: str) -> str | None:
         ips = sans.get_values_for_type(x509.IPAddress)
     except x509.ExtensionNotFound:
         dns_names, ips = None, []
+    common_name = _first_common_name(cert)
     if address is not None:
-        if address in ips:
+        # An IP address is checked against the IP SANs; the first CN only when there is none.
+        if ips:
+            if address in ips:
+                return None
+            return f"{host} is not among the certificate's IP addresses ({', '.join(map(str, ips))})"
+        try:
+            if common_name and ipaddress.ip_address(common_name) == address:
+                return None
+        except ValueError:
+            pass
+        if common_name and _hostname_matches(common_name, host, strict):
             return None
-        return f"{host} is not among the certificate's IP addresses ({', '.join(map(str, ips)) or 'none'})"
-    names = dns_names
-    if not names:
-        names = [attr.value for attr in cert.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)]
+        return (f"{host} is not among the certificate's IP addresses (none) and does not match its common name "
+                f"({common_name or 'none'}) under the {verifier} HostnameVerifier")
+    else:
+        names = dns_names or ([common_name] if common_name else [])
     if any(_hostname_matches(name, host, strict) for name in names):
         return None
     return f"host name {host} does not match the certificate ({', '.join(names) or 'no names'}) under the {verifier} HostnameVerifier"

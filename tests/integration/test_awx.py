@@ -23,12 +23,12 @@ import pytest
 import yaml
 
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
-from tests.integration.reliability import _inputs as inp
-from tests.support.ansible import BIN, ROOT, _env, sha256_file
-from tests.support.awx import artifact_files, credential_type, install_project_collections, job_template, run_job
-from tests.support.gateway import profile_xml
-from tests.support.pki import make_cert, pem, sha256
-from tests.support.servers import https_server
+from ansible_collections.apim.certificates.tests.integration.reliability import _inputs as inp
+from ansible_collections.apim.certificates.tests.support.ansible import BIN, ROOT, _env, sha256_file
+from ansible_collections.apim.certificates.tests.support.awx import artifact_files, credential_type, install_project_collections, job_template, run_job
+from ansible_collections.apim.certificates.tests.support.gateway import profile_xml
+from ansible_collections.apim.certificates.tests.support.pki import make_cert, pem, sha256
+from ansible_collections.apim.certificates.tests.support.servers import https_server
 
 TRUST_PW = "Zx9-AwxTrust-4b1e"  # every node's truststores: deployment.toml, sslprofiles.xml, and the AWX credential
 KEY_PW = "Zx9-AwxKey-8d2c"  # every node's keystore: deployment.toml and sslprofiles.xml

@@ -13,6 +13,7 @@ from ansible_collections.apim.certificates.plugins.module_utils import _truststo
 from ansible_collections.apim.certificates.tests.support.ansible import ROOT, _env, sha256_file
 from ansible_collections.apim.certificates.tests.support.gateway import make_gateway_node
 from ansible_collections.apim.certificates.tests.support.pki import make_cert, pem, sha256
+from ansible_collections.apim.certificates.tests.support import standin
 
 GOOD, _good_key = make_cert("orders.internal", sans=["orders.internal"])
 STALE, _stale_key = make_cert("orders.internal", sans=["orders.internal"])
@@ -118,8 +119,14 @@ def test_demo_runs_and_then_reports_no_change(tmp_path):
     assert "drifted: true" in first.stdout
     assert first.stdout.count("HTTP 200") == 3 or first.stdout.count("HTTP/1") == 3, first.stdout
     assert "Backend stopped" in first.stdout
+    if standin.available():  # the running-gateway proof: before, the same process after its reload, after a restart
+        assert first.stdout.count("-> PKIX path") == 3, first.stdout
+        assert first.stdout.count("(same process) -> HTTP 200") == 3, first.stdout
+        assert first.stdout.count("still trusted") == 3, first.stdout
     second = subprocess.run(demo, capture_output=True, text=True, env=env, timeout=600, check=False)
     assert second.returncode == 0, second.stdout + second.stderr
+    if standin.available():
+        assert second.stdout.count("no reload needed") == 3 and second.stdout.count("still trusted") == 3, second.stdout
     assert all(r["changed"] == 0 for r in _recap(second.stdout).values()), second.stdout
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
-from tests.support.ansible import run_module, sha256_file
-from tests.support.gateway import make_gateway_node
-from tests.support.pki import make_cert, pem, sha256
-from tests.support.servers import https_server
+from ansible_collections.apim.certificates.tests.support.ansible import run_module, sha256_file
+from ansible_collections.apim.certificates.tests.support.gateway import make_gateway_node
+from ansible_collections.apim.certificates.tests.support.pki import make_cert, pem, sha256
+from ansible_collections.apim.certificates.tests.support.servers import https_server
 
 TRUST = "apim.certificates.gateway_trust"
 BACKEND, BACKEND_KEY = make_cert("localhost", sans=["localhost", "127.0.0.1"])

@@ -24,6 +24,7 @@ def test_tarball_installs_and_its_modules_run(tmp_path):
     debris = [n for n in names if n.split("/")[0] in ("build", ".venv", ".git", "hack", ".ci") or "__pycache__" in n
               or n.endswith((".pyc", ".tar.gz")) or n.startswith("tests/output")]
     assert not debris, debris
+    assert not [n for n in names if n.startswith("tests/standin")], "the gateway stand-in is a test instrument, not shipped"
 
     empty = tmp_path / "collections"
     env = _env(tmp_path)

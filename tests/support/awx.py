@@ -22,7 +22,7 @@ import sys
 import yaml
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from tests.support.ansible import BIN, ROOT, _env
+from ansible_collections.apim.certificates.tests.support.ansible import BIN, ROOT, _env
 
 RECIPE = os.path.join(ROOT, "docs", "awx")
 _JOB_IDS = itertools.count(1)

@@ -260,7 +260,7 @@ class Fleet:
     def build_home(self, node: Node, **gateway_kwargs) -> dict:
         """A fresh API-M 4.x gateway home (tests/support/gateway.py), owned by the node's service account."""
         _importable()
-        from tests.support.gateway import make_gateway_node  # pylint: disable=import-outside-toplevel
+        from ansible_collections.apim.certificates.tests.support.gateway import make_gateway_node  # pylint: disable=import-outside-toplevel
 
         if os.path.exists(node.home):
             shutil.rmtree(node.home)

@@ -1,0 +1,243 @@
+"""Drive the gateway stand-in (tests/standin/GatewayStandin.java): a JVM that reloads its sender SSL profiles as a
+running API-M 4.x gateway does. A test instrument; see docs/standin.md.
+
+    classes = compile_standin()                      # javac once per source version, cached under build/standin/
+    gw = Standin(node["home"], tmp_path / "gw1", interval_ms=500).start()
+    gw.call("https://localhost:8443/")               # {"ok": False, "status": None, "error": "...PKIX path building failed..."}
+    before = gw.reload_attempts()
+    ...                                              # change a store, touch sslprofiles.xml
+    gw.wait_for_reload(before)                       # {"ok": True, "mtime": ..., "at": ..., "trigger": "timer"}
+    gw.pid; gw.log(); gw.restart(); gw.stop()
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SOURCE = os.path.join(ROOT, "tests", "standin", "GatewayStandin.java")
+CACHE = os.path.join(ROOT, "build", "standin")
+JAVA = shutil.which("java")
+JAVAC = shutil.which("javac")
+STANDIN_MISSING = "no JDK (java and javac) on this machine: the gateway stand-in is a Java program"
+# The stand-in is long-lived but small: the C1 compiler and the serial GC keep its start-up and footprint low.
+JVM_FLAGS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx64m", "-Xss512k")
+IGNORED = "Ignoring reload SSL config since there is an invalid configuration."
+
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only, never through a proxy
+
+
+def available() -> bool:
+    return bool(JAVA and JAVAC)
+
+
+def compile_standin() -> str:
+    """The stand-in's class directory, compiled once per source hash (safe when several processes ask at once)."""
+    with open(SOURCE, "rb") as handle:
+        digest = hashlib.sha256(handle.read()).hexdigest()[:16]
+    classes = os.path.join(CACHE, digest)
+    if os.path.exists(os.path.join(classes, "GatewayStandin.class")):
+        return classes
+    os.makedirs(CACHE, exist_ok=True)
+    with open(os.path.join(CACHE, ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.exists(os.path.join(classes, "GatewayStandin.class")):
+            work = classes + f".tmp{os.getpid()}"
+            shutil.rmtree(work, ignore_errors=True)
+            os.makedirs(work)
+            proc = subprocess.run([JAVAC, "-J-XX:TieredStopAtLevel=1", "-J-XX:+UseSerialGC", "-d", work, SOURCE],
+                                  capture_output=True, text=True, timeout=300, check=False)
+            if proc.returncode != 0:
+                raise RuntimeError(f"javac {SOURCE} failed:\n{proc.stdout}{proc.stderr}")
+            os.rename(work, classes)
+    return classes
+
+
+class StandinError(RuntimeError):
+    pass
+
+
+class Standin:
+    """One stand-in process for one API-M home. Its log and control port live in state_dir, outside the home."""
+
+    def __init__(self, home: str, state_dir, *, interval_ms: int | None = None, classes: str | None = None,
+                 migrate: bool = False):
+        self.home = str(home)
+        self.migrate = migrate  # -Dmigrate: no start-up copy, so the stand-in writes nothing in the home
+        self.state_dir = str(state_dir)
+        self.interval_ms = interval_ms  # None: deployment.toml's interval, clamped as WSO2 does
+        self.classes = classes
+        self.process: subprocess.Popen | None = None
+        self.port: int | None = None
+        self.starts = 0
+
+    # --- life cycle ---------------------------------------------------------------------------------------------
+
+    @property
+    def log_path(self) -> str:
+        return os.path.join(self.state_dir, "standin.log")
+
+    def start(self, timeout: float = 60) -> "Standin":
+        return self.launch().wait_ready(timeout)
+
+    def launch(self) -> "Standin":
+        """Start the JVM without waiting for it (start several, then wait_ready() on each)."""
+        if self.process is not None and self.process.poll() is None:
+            raise StandinError("already running")
+        self.classes = self.classes or compile_standin()
+        os.makedirs(self.state_dir, exist_ok=True)
+        if os.path.exists(self._port_file):
+            os.unlink(self._port_file)
+        flags = list(JVM_FLAGS)
+        if self.interval_ms is not None:
+            flags.append(f"-Dstandin.testOnlyIntervalMs={int(self.interval_ms)}")
+        if self.migrate:
+            flags.append("-Dmigrate=true")
+        self.starts += 1
+        with open(self.log_path, "a", encoding="utf-8") as log:
+            log.write(f"--- start {self.starts} ---\n")
+            log.flush()
+            self.process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+                [JAVA, *flags, "-cp", self.classes, "GatewayStandin", self.state_dir],
+                cwd=self.home, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        return self
+
+    @property
+    def _port_file(self) -> str:
+        return os.path.join(self.state_dir, "control.port")
+
+    def wait_ready(self, timeout: float = 60) -> "Standin":
+        """Wait until the control channel is up (the start-up copy and the start-up check are done by then)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if os.path.exists(self._port_file):
+                with open(self._port_file, encoding="ascii") as handle:
+                    self.port = int(handle.read())
+                return self
+            if self.process.poll() is not None:
+                code = self.process.returncode
+                self.process = None
+                raise StandinError(f"the stand-in exited with {code}:\n{self.log()}")
+            time.sleep(0.05)
+        self.stop()
+        raise StandinError(f"the stand-in did not start within {timeout} s:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.process = None
+        self.port = None
+
+    def restart(self, timeout: float = 60) -> "Standin":
+        self.stop()
+        return self.start(timeout)
+
+    def __enter__(self) -> "Standin":
+        return self if self.process is not None else self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    # --- control channel ----------------------------------------------------------------------------------------
+
+    def _get(self, path: str, timeout: float = 30, **params) -> dict:
+        if self.port is None:
+            raise StandinError("the stand-in is not running")
+        query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
+        url = f"http://127.0.0.1:{self.port}{path}" + (f"?{query}" if query else "")
+        with _OPENER.open(url, timeout=timeout) as response:
+            return json.loads(response.read().decode("utf-8"))
+
+    def state(self) -> dict:
+        """pid, intervalMs, configuredIntervalMs, hostnameVerifier, baseline, checks, reloads, failedReloads,
+        lastReload {ok, at, mtime, trigger}, servers (the live profiles' host:port keys)."""
+        return self._get("/state")
+
+    def call(self, url: str) -> dict:
+        """One GET through the live sender: {ok, status, error, profile}."""
+        return self._get("/call", url=url)
+
+    def check_host(self, cert_file: str, host: str, verifier: str | None = None) -> dict:
+        """The sender's host name rules on a certificate file, without a connection: {ok, verifier, error}."""
+        return self._get("/check-host", cert=cert_file, host=host, verifier=verifier)
+
+    def reload_attempts(self) -> int:
+        state = self.state()
+        return state["reloads"] + state["failedReloads"]
+
+    def wait_for_reload(self, after: int, timeout: float | None = None) -> dict:
+        """Wait until a reload attempt beyond `after` (a reload_attempts() value) happened; its result."""
+        state = self.state()
+        timeout = timeout if timeout is not None else state["intervalMs"] / 1000 * 2 + 10
+        deadline = time.monotonic() + timeout
+        while True:
+            if state["reloads"] + state["failedReloads"] > after:
+                return state["lastReload"]
+            if time.monotonic() > deadline:
+                raise StandinError(f"no reload within {timeout} s (state {state}):\n{self.log()}")
+            time.sleep(0.05)
+            state = self.state()
+
+    def wait_for_checks(self, count: int = 1, timeout: float | None = None) -> dict:
+        """Wait until the timer made `count` more mtime checks (reloading or not); the state then."""
+        state = self.state()
+        wanted = state["checks"] + count
+        timeout = timeout if timeout is not None else state["intervalMs"] / 1000 * (count + 1) + 10
+        deadline = time.monotonic() + timeout
+        while state["checks"] < wanted:
+            if time.monotonic() > deadline:
+                raise StandinError(f"fewer than {count} checks within {timeout} s:\n{self.log()}")
+            time.sleep(0.05)
+            state = self.state()
+        return state
+
+    def wait_until_call_ok(self, url: str, timeout: float) -> dict:
+        """Call url until it succeeds; the first successful result (with 'when', time.time() of it), or the last failure."""
+        deadline = time.monotonic() + timeout
+        while True:
+            result = self.call(url)
+            result["when"] = time.time()
+            if result["ok"] or time.monotonic() > deadline:
+                return result
+            time.sleep(0.05)
+
+    def log(self) -> str:
+        try:
+            with open(self.log_path, encoding="utf-8", errors="replace") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            return ""
+
+
+def touch(path: str, when: float | None = None) -> float:
+    """Set a file's mtime (to now by default); the mtime the file then has, in seconds."""
+    os.utime(path, None if when is None else (when, when))
+    return os.stat(path).st_mtime
+
+
+def classes_or_skip() -> str:
+    """For tests: the compiled stand-in, or a skip with the reason where there is no JDK."""
+    import pytest  # pylint: disable=import-outside-toplevel
+
+    if not available():
+        pytest.skip(STANDIN_MISSING)
+    return compile_standin()
