@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.apim.certificates.plugins.module_utils import _sync
+from ansible_collections.apim.certificates.plugins.plugin_utils import _sync
 from ansible_collections.apim.certificates.plugins.plugin_utils import _artifact, _survey
 
 
