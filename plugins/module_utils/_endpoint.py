@@ -33,7 +33,17 @@ def parse_endpoint(endpoint: str) -> tuple:
         raise EndpointError(f"endpoint '{endpoint}' is not an https:// URL; only TLS endpoints present certificates")
     if not url.hostname:
         raise EndpointError(f"endpoint '{endpoint}' has no host name")
-    return url.hostname, port or 443
+    return _host_as_written(url), port or 443
+
+
+def _host_as_written(url) -> str:
+    """The host as the URL writes it. urllib lowercases it, but the gateway picks an SSL profile by the exact,
+    case-sensitive host:port the API's endpoint URL uses (IPv6 addresses are lowercased, as the gateway sees them)."""
+    netloc = url.netloc.rpartition("@")[2]
+    if netloc.startswith("["):
+        return url.hostname
+    written = netloc.rpartition(":")[0] if ":" in netloc else netloc
+    return written if written.lower() == url.hostname else url.hostname
 
 
 def _is_ip(host: str) -> bool:

@@ -61,13 +61,18 @@ def _owner_of(path: str) -> str | None:
 
 def denied(verb: str, what: str, path: str, owner_of: str | None = None) -> str:
     """The message for a permission failure: the file, the account, and what to do."""
-    owner = _owner_of(owner_of or path) or _owner_of(os.path.dirname(os.path.abspath(path)))
+    owner = None
+    candidate = os.path.abspath(owner_of or path)
+    while owner is None and candidate not in ("", os.sep):
+        owner = _owner_of(candidate)  # the file, else the nearest folder on its way this account can see
+        candidate = os.path.dirname(candidate)
     account = running_account()
     advice = "run the task with become: true (root)"
     if owner and owner != account and owner != "root":
         advice += f", or with become: true and become_user: {owner} (the account that owns it)"
     owned = f" (owned by {owner})" if owner else ""
     return f"cannot {verb} {what} {path}{owned}: permission denied for the account {account}; {advice}"
+
 
 # flock() locks belong to an open file description: a second flock() on another descriptor of the same
 # directory inside this process would wait for ever. Keep one lock per directory and count re-entries.

@@ -84,11 +84,12 @@ class GatewayConfig:
         return max(self.interval_ms, MIN_INTERVAL_MS)
 
     def profile_for(self, host: str | None, port: int | None) -> SslProfile:
-        """The live profile Synapse uses for host:port: an exact server match first, '*' last."""
+        """The live profile Synapse uses for host:port: an exact, case-sensitive server match first, '*' last
+        (ClientConnFactory.getSSLContext looks up hostName + ":" + port as it is)."""
         if host is not None:
-            wanted = f"{host}:{port}".lower()
+            wanted = f"{host}:{port}"
             for profile in self.live_profiles:
-                if wanted in (s.lower() for s in profile.servers):
+                if wanted in profile.servers:
                     return profile
         for profile in self.live_profiles:
             if profile.is_default:

@@ -23,6 +23,7 @@ import copy
 import dataclasses
 import math
 import os
+import stat
 
 from ansible_collections.apim.certificates.plugins.module_utils._errors import (
     ApimCertificatesError,
@@ -30,7 +31,7 @@ from ansible_collections.apim.certificates.plugins.module_utils._errors import (
     SslProfileError,
     TruststoreError,
 )
-from ansible_collections.apim.certificates.plugins.module_utils._fileio import locked, read_bytes, touch, write_atomic, write_problem
+from ansible_collections.apim.certificates.plugins.module_utils._fileio import denied, locked, read_bytes, touch, write_atomic, write_problem
 from ansible_collections.apim.certificates.plugins.module_utils._masking import mask_toml, mask_xml
 from ansible_collections.apim.certificates.plugins.module_utils._ssl_profile_request import Request, server_key
 from ansible_collections.apim.certificates.plugins.module_utils._sslprofiles_xml import (
@@ -601,8 +602,15 @@ def converge(request: Request, *, check_mode: bool = False, backup: bool = False
     """load -> plan -> validate -> apply, under the locks of both files' directories (none in check mode)."""
     if request.apim_home is not None and not os.path.isdir(request.apim_home):
         raise GatewayConfigError(f"apim_home {os.path.abspath(request.apim_home)} is not a directory")
-    if not os.path.isfile(request.deployment_toml):
-        raise GatewayConfigError(f"{request.deployment_toml} does not exist or is not a file")
+    try:
+        if not stat.S_ISREG(os.stat(request.deployment_toml).st_mode):
+            raise GatewayConfigError(f"{request.deployment_toml} is not a file")
+    except FileNotFoundError:
+        raise GatewayConfigError(f"{request.deployment_toml} does not exist or is not a file") from None
+    except PermissionError:  # a folder on the way that this account may not enter (API-M homes are often 0750)
+        raise GatewayConfigError(denied("read", "deployment.toml", request.deployment_toml)) from None
+    except OSError as exc:
+        raise GatewayConfigError(f"cannot read deployment.toml {request.deployment_toml}: {exc.strerror}") from None
     with contextlib.ExitStack() as stack:
         if not check_mode:
             stack.enter_context(locked(request.deployment_toml))

@@ -123,8 +123,6 @@ def test_a_custom_ssl_profile_serves_its_backend_through_its_own_truststore(tmp_
     assert gateway.call(f"https://localhost:{port}/orders")["ok"]
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: _gateway.profile_for matches servers case-insensitively, Synapse "
-                                       "case-sensitively, so the certificate goes to a store the gateway does not use")
 def test_an_endpoint_spelled_in_another_case_is_served_by_the_star_profile(tmp_path, running, backend):
     node, gateway = running
     cert, port = backend
