@@ -33,3 +33,7 @@ class GatewayConfigError(ApimCertificatesError):
 
 class EndpointError(ApimCertificatesError):
     """A backend endpoint whose certificate could not be fetched or did not match its pin."""
+
+
+class PublisherError(ApimCertificatesError):
+    """The API-M Publisher REST API refused, failed or could not be reached; the message names the operation."""
