@@ -13,7 +13,8 @@ options:
   publisher_url:
     description:
       - The API-M server that serves the Publisher REST API (the control plane), scheme, host and port, e.g.
-        C(https://apim.example.com:9443). The API's path (C(/api/am/publisher/<api_version>)) is added by the module.
+        C(https://apim.example.com:9443). The API's path (C(/api/am/publisher/<api_version>)) is added by the module;
+        a path given here is kept as a prefix (a Publisher behind a reverse proxy).
     type: str
     required: true
   username:

@@ -108,7 +108,13 @@ class Connection:
             )
         if api_version not in API_VERSIONS:
             raise PublisherError(f"api_version '{api_version}' is not one of {', '.join(API_VERSIONS)}")
-        self.server = f"{parts.scheme}://{parts.netloc}"
+        if "/api/am/" in parts.path or parts.query:
+            raise PublisherError(
+                f"publisher_url '{publisher_url}' holds the API's path: give the server only, e.g. "
+                f"{parts.scheme}://{parts.netloc} (the module adds /api/am/publisher/<api_version>)"
+            )
+        # A path is kept, for a Publisher behind a reverse proxy under a prefix.
+        self.server = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
         self.api_version = api_version
         self.base = f"{self.server}/api/am/publisher/{api_version}"
         self.validate_certs = validate_certs
