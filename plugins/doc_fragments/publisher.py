@@ -69,6 +69,6 @@ options:
     default: 30
 notes:
   - The module talks to the Publisher from where it runs (the managed node, or the controller with
-    C(delegate_to: localhost)); run it where the Publisher is reachable.
+    C(delegate_to=localhost)); run it where the Publisher is reachable.
   - No password, client secret or token appears in any output, at any verbosity.
 """

@@ -41,7 +41,7 @@ options:
     type: str
   certificate:
     description:
-      - The certificate, PEM or base64 DER. One certificate: the Publisher keeps one per alias.
+      - The certificate, PEM or base64 DER. One certificate, since the Publisher keeps one per alias.
       - Mutually exclusive with O(certificate_path).
     type: str
   certificate_path:
