@@ -50,9 +50,9 @@ EXAMPLES = r"""
   delegate_to: localhost
   run_once: true
 
-- name: Certificates that expire within 30 days
+- name: Certificates the Publisher reports as expired
   ansible.builtin.debug:
-    msg: "{{ publisher_certs.certificates | selectattr('valid_to', 'lt', (now(utc=true) + timedelta(days=30)).strftime('%Y-%m-%dT%H:%M:%SZ')) | map(attribute='alias') }}"
+    msg: "{{ publisher_certs.certificates | selectattr('status', 'equalto', 'expired') | map(attribute='alias') }}"
 """
 
 RETURN = r"""
