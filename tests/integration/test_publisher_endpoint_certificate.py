@@ -314,6 +314,16 @@ def test_unreachable_publisher(tmp_path, publisher):
     assert "register an OAuth client" in result["msg"] and "connection refused" in result["msg"], result["msg"]
 
 
+def test_timeout_is_honoured(tmp_path, publisher):
+    with socket.socket() as silent:  # accepts connections (backlog) and never answers the TLS handshake
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        given = present(publisher, publisher_url=f"https://127.0.0.1:{silent.getsockname()[1]}", timeout=2)
+        result = run_module(tmp_path, MODULE, given)
+    assert result.failed
+    assert "no answer from" in result["msg"] and "within 2 s (timeout)" in result["msg"], result["msg"]
+
+
 def test_tls_failure_without_ca_path(tmp_path, publisher):
     given = present(publisher)
     del given["ca_path"]
