@@ -22,9 +22,6 @@ import ssl
 from urllib.error import HTTPError, URLError
 from urllib.parse import quote, urlencode, urlsplit
 
-from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
-from ansible.module_utils.urls import open_url, prepare_multipart
-
 from ansible_collections.apim.certificates.plugins.module_utils._errors import PublisherError
 
 API_VERSIONS = ("v1", "v2", "v3", "v4")
@@ -124,6 +121,11 @@ class Connection:
     def request(self, operation: str, method: str, url: str, *, data: bytes | None = None,
                 headers: dict | None = None) -> Response:
         """Send one request; an HTTP error status is returned, a transport failure raised as PublisherError."""
+        # Ansible's HTTP client, imported on first use: the pure logic here is usable (and unit-tested on the
+        # oldest node libraries) without ansible-core.
+        from ansible.module_utils.urls import ConnectionError as UrlsConnectionError  # pylint: disable=import-outside-toplevel
+        from ansible.module_utils.urls import open_url  # pylint: disable=import-outside-toplevel
+
         try:
             answer = open_url(
                 url, data=data, headers=headers or {}, method=method, timeout=self.timeout,
@@ -145,7 +147,7 @@ class Connection:
         reason = getattr(exc, "reason", None) or exc
         text = str(reason)
         if isinstance(reason, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in text \
-                or isinstance(exc, UrlsConnectionError) and "certificate" in text.lower():
+                or "certificate verify" in text.lower() or "validate the ssl certificate" in text.lower():
             return (f"TLS verification of {self.server} failed ({text}). Give ca_path (the CA that signed the "
                     "Publisher's certificate), or validate_certs: false on a trusted network")
         if isinstance(reason, ConnectionRefusedError) or "refused" in text.lower():
@@ -354,6 +356,8 @@ class PublisherClient:
         return self._pages(f"list the APIs that use alias '{alias}'", self._alias_path(alias, "/usage"), {}, "list")
 
     def add_certificate(self, alias: str, endpoint: str, pem: str) -> None:
+        from ansible.module_utils.urls import prepare_multipart  # pylint: disable=import-outside-toplevel
+
         operation = f"add the certificate for alias '{alias}' (POST)"
         content_type, body = prepare_multipart({
             "alias": alias,

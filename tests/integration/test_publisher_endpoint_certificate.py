@@ -13,7 +13,7 @@ import socket
 import pytest
 
 from tests.support.ansible import run_module, run_module_raw
-from tests.support.pki import der, expired_cert, make_cert, pem, sha256
+from tests.support.pki import der, expired_cert, make_cert, not_valid_after, not_valid_before, pem, sha256
 from tests.support.publisher_server import SPEC, SPEC_MISSING, publisher_server
 
 pytestmark = pytest.mark.skipif(not os.path.exists(SPEC), reason=SPEC_MISSING)
@@ -64,8 +64,8 @@ def test_add_check_real_check_real(tmp_path, publisher):
     assert served["fingerprint"] == sha256(ORDERS)
     assert served["endpoint"] == ENDPOINT and served["alias"] == "orders"
     assert served["status"] == "active"
-    assert served["valid_to"] == ORDERS.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert served["valid_from"] == ORDERS.not_valid_before_utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert served["valid_to"] == not_valid_after(ORDERS).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert served["valid_from"] == not_valid_before(ORDERS).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert "orders.backend.test" in served["subject"]
 
     writes = len(state.writes())

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from tests.support.ansible import run_module
-from tests.support.pki import der, expired_cert, make_cert, sha256
+from tests.support.pki import der, expired_cert, make_cert, not_valid_after, not_valid_before, sha256
 from tests.support.publisher_server import SPEC, SPEC_MISSING, publisher_server
 
 pytestmark = pytest.mark.skipif(not os.path.exists(SPEC), reason=SPEC_MISSING)
@@ -55,12 +55,12 @@ def test_every_page_with_facts_usage_and_iso_dates_in_check_mode(tmp_path, publi
     assert first["fingerprint"] == sha256(CERTS[0])
     assert first["endpoint"] == "https://backend0.internal"
     assert first["status"] == "active"
-    assert first["valid_to"] == _iso(CERTS[0].not_valid_after_utc)
-    assert first["valid_from"] == _iso(CERTS[0].not_valid_before_utc)
+    assert first["valid_to"] == _iso(not_valid_after(CERTS[0]))
+    assert first["valid_from"] == _iso(not_valid_before(CERTS[0]))
     assert first["apis"] == [ORDERS_API]
     assert by_alias["backend01"]["apis"] == []
     assert by_alias["old-backend"]["status"] == "expired"
-    assert by_alias["old-backend"]["valid_to"] == _iso(expired.not_valid_after_utc)
+    assert by_alias["old-backend"]["valid_to"] == _iso(not_valid_after(expired))
     offsets = [call[2] for call in publisher.state.calls if call[1].endswith("/endpoint-certificates")]
     assert offsets == ["limit=25&offset=0", "limit=25&offset=25"], "the second page was not read"
 

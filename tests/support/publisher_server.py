@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives import serialization
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from tests.support.pki import key_pem, make_cert, pem
+from tests.support.pki import key_pem, make_cert, not_valid_after, not_valid_before, pem
 
 SPEC = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))),
                     "shared", "fixtures", "wso2", "publisher-api", "publisher-api.yaml")
@@ -356,7 +356,7 @@ class PublisherApp:
         if self.state.fail_next_posts > 0:
             self.state.fail_next_posts -= 1
             return _internal_error()
-        if cert.not_valid_after_utc <= datetime.datetime.now(datetime.timezone.utc):
+        if not_valid_after(cert) <= datetime.datetime.now(datetime.timezone.utc):
             return _error(400, "Error while adding the certificate. Certificate Expired.")
         existing = self.state.rows.get(alias)
         if existing is not None and existing["tenant"] != user.tenant:
@@ -381,10 +381,10 @@ class PublisherApp:
             return _error(404, f"Certificate for Alias '{alias}' is not found.")
         cert = x509.load_der_x509_certificate(row["der"])
         zone, offset = self.state.zone
-        expired = cert.not_valid_after_utc <= datetime.datetime.now(datetime.timezone.utc)
+        expired = not_valid_after(cert) <= datetime.datetime.now(datetime.timezone.utc)
         return Response(json.dumps({
             "status": "Expired" if expired else "Active",
-            "validity": {"from": java_date(cert.not_valid_before_utc, zone, offset), "to": java_date(cert.not_valid_after_utc, zone, offset)},
+            "validity": {"from": java_date(not_valid_before(cert), zone, offset), "to": java_date(not_valid_after(cert), zone, offset)},
             "version": "3",
             "subject": _java_subject(cert),
         }), status=200, content_type="application/json")

@@ -16,7 +16,7 @@ from ansible_collections.apim.certificates.plugins.module_utils._publisher_clien
     java_date_to_datetime,
     wso2_message,
 )
-from tests.support.pki import der, expired_cert, make_cert, pem, sha256
+from tests.support.pki import der, expired_cert, make_cert, not_valid_after, not_valid_before, pem, sha256
 
 UTC = datetime.timezone.utc
 CERT, _KEY = make_cert("unit.backend.test")
@@ -53,8 +53,8 @@ def test_facts_convert_java_dates_and_fall_back_to_the_certificate():
 
     ambiguous = {"status": "Active", "validity": {"from": "Wed Jan 01 05:30:00 IST 2025", "to": "x"}}
     facts = pub.facts_from_der("a", "https://e", der(CERT), ambiguous)
-    assert facts["valid_to"] == CERT.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert facts["valid_from"] == CERT.not_valid_before_utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert facts["valid_to"] == not_valid_after(CERT).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert facts["valid_from"] == not_valid_before(CERT).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @pytest.mark.parametrize("current, desired, action", [
@@ -76,12 +76,12 @@ def test_expired_is_refused_with_its_date():
     expired, _key = expired_cert()
     with pytest.raises(ApimCertificatesError) as caught:
         pub.load_desired(alias="a", endpoint="https://e", certificate=pem(expired))
-    assert "expired on " + expired.not_valid_after_utc.strftime("%Y-%m-%d") in str(caught.value)
+    assert "expired on " + not_valid_after(expired).strftime("%Y-%m-%d") in str(caught.value)
     assert "Certificate Expired" in str(caught.value)
 
 
 def test_expiry_is_judged_at_the_moment_given():
-    later = CERT.not_valid_after_utc + datetime.timedelta(seconds=1)
+    later = not_valid_after(CERT) + datetime.timedelta(seconds=1)
     with pytest.raises(ApimCertificatesError, match="expired"):
         pub.load_desired(alias="a", endpoint="https://e", certificate=pem(CERT), now=later)
 
