@@ -12,9 +12,9 @@ import socket
 
 import pytest
 
-from ansible_collections.apim.certificates.tests.support.ansible import run_module, run_module_raw
-from ansible_collections.apim.certificates.tests.support.pki import der, expired_cert, make_cert, not_valid_after, not_valid_before, pem, sha256
-from ansible_collections.apim.certificates.tests.support.publisher_server import SPEC, SPEC_MISSING, publisher_server
+from tests.support.ansible import run_module, run_module_raw
+from tests.support.pki import der, expired_cert, make_cert, not_valid_after, not_valid_before, pem, sha256
+from tests.support.publisher_server import SPEC, SPEC_MISSING, publisher_server
 
 pytestmark = pytest.mark.skipif(not os.path.exists(SPEC), reason=SPEC_MISSING)
 

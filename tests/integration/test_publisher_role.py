@@ -14,10 +14,10 @@ import pytest
 import yaml
 
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
-from ansible_collections.apim.certificates.tests.support.ansible import _env
-from ansible_collections.apim.certificates.tests.support.gateway import make_gateway_node
-from ansible_collections.apim.certificates.tests.support.pki import der, make_cert, pem, sha256
-from ansible_collections.apim.certificates.tests.support.publisher_server import SPEC, SPEC_MISSING, publisher_server
+from tests.support.ansible import _env
+from tests.support.gateway import make_gateway_node
+from tests.support.pki import der, make_cert, pem, sha256
+from tests.support.publisher_server import SPEC, SPEC_MISSING, publisher_server
 
 pytestmark = pytest.mark.skipif(not os.path.exists(SPEC), reason=SPEC_MISSING)
 

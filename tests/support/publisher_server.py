@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives import serialization
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from ansible_collections.apim.certificates.tests.support.pki import key_pem, make_cert, not_valid_after, not_valid_before, pem
+from tests.support.pki import key_pem, make_cert, not_valid_after, not_valid_before, pem
 
 SPEC = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))),
                     "shared", "fixtures", "wso2", "publisher-api", "publisher-api.yaml")

@@ -16,7 +16,7 @@ from ansible_collections.apim.certificates.plugins.module_utils._publisher_clien
     java_date_to_datetime,
     wso2_message,
 )
-from ansible_collections.apim.certificates.tests.support.pki import der, expired_cert, make_cert, not_valid_after, not_valid_before, pem, sha256
+from tests.support.pki import der, expired_cert, make_cert, not_valid_after, not_valid_before, pem, sha256
 
 UTC = datetime.timezone.utc
 CERT, _KEY = make_cert("unit.backend.test")
