@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 from ansible_collections.apim.certificates.plugins.plugin_utils import _fleet
 
@@ -93,24 +92,3 @@ def test_ssl_profile_changes_count_as_drift_and_skipped_profiles_do_not():
     report = _fleet.report({"gw1": node, "gw2": node}, {"gw1": changed, "gw2": {"skipped": True, "changed": False}})
     assert report["drifting"] == ["gw1"]
     assert report["summary"]["ssl_profiles"] == {"gw1": {"interval": "changed", "restart_required": True}}
-
-
-def test_cost_per_node_does_not_grow_with_the_fleet():
-    def fleet(count):
-        held = {"live": {f"alias{i}": A for i in range(20)}, "persistent": {f"alias{i}": A for i in range(20)}}
-        requested = tuple((f"alias{i}", "present") for i in range(20))
-        results = [{"alias": f"alias{i}", "action": "unchanged", "fingerprint": A} for i in range(20)]
-        return {f"gw{n:03d}": _node(held, requested=requested, results=results) for n in range(count)}
-
-    def per_node(count):
-        results = fleet(count)
-        best = None
-        for _attempt in range(3):
-            start = time.perf_counter()
-            _fleet.report(results)
-            elapsed = time.perf_counter() - start
-            best = elapsed if best is None else min(best, elapsed)
-        return best / count
-
-    small, large = per_node(50), per_node(800)
-    assert large < small * 2.5, f"per node: {small * 1e6:.0f} us at 50 nodes, {large * 1e6:.0f} us at 800"
