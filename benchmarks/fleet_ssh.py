@@ -120,6 +120,14 @@ def aggregation_cpu(events: list) -> float:
     return total
 
 
+def _keep(work: str, name: str, record: dict) -> None:
+    """Every sample also goes to <work>/samples.jsonl as it is taken, so that an interrupted run keeps what it measured."""
+    import json  # pylint: disable=import-outside-toplevel
+
+    with open(os.path.join(work, "samples.jsonl"), "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(dict(record, name=name)) + "\n")
+
+
 # --- SSH -------------------------------------------------------------------------------------------------------------
 
 
@@ -139,10 +147,10 @@ def run_ssh(quick: bool, baseline: tuple, sizes=SSH_SIZES, forks: int = 5, log=p
     from ansible_collections.apim.certificates.tests.support.pki import make_cert, sha256  # pylint: disable=import-outside-toplevel
     from ansible_collections.apim.certificates.tests.support.servers import https_server  # pylint: disable=import-outside-toplevel
 
-    work = fresh_dir(os.path.join(OUT, "fleet-ssh"))
-    reps = 1 if quick else 3
     if not sizes:
         return {"forks": forks, "sizes": {}, "skipped": "no SSH sizes asked for"}
+    work = fresh_dir(os.path.join(OUT, "fleet-ssh"))
+    reps = 1 if quick else 3
     fleet, reason = _ssh_fleet(max(sizes), log)
     section = {"forks": forks, "pipelining": True, "repetitions": reps, "sizes": {}, "skipped": reason}
     if fleet is None:
@@ -164,8 +172,10 @@ def run_ssh(quick: bool, baseline: tuple, sizes=SSH_SIZES, forks: int = 5, log=p
                     env = {"ANSIBLE_PIPELINING": "True", "ANSIBLE_SSH_CONTROL_PATH_DIR": fleet.control_path_dir()}
                     proc, events = run_playbook(work, playbook, inventory, name=name, collections_path=collections,
                                                 forks=forks, extra_args=extra, env_extra=env)
-                    return {"wall_s": proc.wall, "cpu_s": proc.cpu, "module_runs_per_node": _module_runs(events, hosts),
-                            "changed": _changed(events)}
+                    record = {"wall_s": proc.wall, "cpu_s": proc.cpu, "module_runs_per_node": _module_runs(events, hosts),
+                              "changed": _changed(events)}
+                    _keep(work, name, record)
+                    return record
 
                 log(f"fleet-ssh: {size} node(s) over SSH: converge, then {reps} x (ping, baseline, checkout, check mode)")
                 converge = play(f"converge-{size}", PLAYBOOK)
@@ -198,6 +208,8 @@ def run_local(quick: bool, baseline: tuple, sizes=LOCAL_SIZES, forks: int = 5, l
     from ansible_collections.apim.certificates.tests.support.gateway import make_gateway_node  # pylint: disable=import-outside-toplevel
     from ansible_collections.apim.certificates.tests.support.pki import make_cert, pem  # pylint: disable=import-outside-toplevel
 
+    if not sizes:
+        return {"forks": forks, "sizes": {}}
     work = fresh_dir(os.path.join(OUT, "fleet-agg"))
     reps = 1 if quick else 2
     cert, _key = make_cert("orders.internal", days=825)
@@ -228,6 +240,7 @@ def run_local(quick: bool, baseline: tuple, sizes=LOCAL_SIZES, forks: int = 5, l
                 samples[kind].append({"aggregation_cpu_s": aggregation_cpu(events), "cpu_s": proc.cpu, "wall_s": proc.wall,
                                       "controller_cpu_s": proc.cpu - module_cpu,
                                       "module_runs_per_node": max(len(v) for v in wrapper_records(log_dir, hosts).values())})
+                _keep(work, f"agg-{kind}-{size}-{rep}", samples[kind][-1])
         section["sizes"][size] = {kind: {key: summary([s[key] for s in items]) if key != "module_runs_per_node"
                                          else max(s[key] for s in items)
                                          for key in ("aggregation_cpu_s", "cpu_s", "wall_s", "controller_cpu_s", "module_runs_per_node")}
