@@ -125,7 +125,8 @@ def test_secure_vault_password_must_be_given(tmp_path, node):
     [
         (lambda n: open(n["deployment_toml"], "a").write("\n[broken\nkey = \n"), r"deployment.toml is not valid TOML: line \d+"),
         (lambda n: os.unlink(n["deployment_toml"]), "deployment.toml .* does not exist"),
-        (lambda n: open(n["sslprofiles"], "w").write("<parameter><profile><servers>*</servers>"), r"sslprofiles.xml is not well-formed XML \(no element found: line \d+"),
+        (lambda n: open(n["sslprofiles"], "w").write("<parameter><profile><servers>*</servers>"),
+         r"sslprofiles.xml is not well-formed XML \(no element found: line \d+"),
         (lambda n: os.unlink(n["sslprofiles"]), "sslprofiles.xml .* does not exist"),
         (lambda n: os.unlink(n["live"]), "client-truststore-temp.jks does not exist"),
     ],
