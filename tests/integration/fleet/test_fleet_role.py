@@ -66,3 +66,48 @@ def test_role_as_the_service_account_check_converge_idempotent(fleet, nodes, tmp
     assert again.rc == 0, again.output
     assert {h: r["changed"] for h, r in again.recap.items()} == {n: 0 for n in nodes}, again.output
     assert {name: snapshot(node) for name, node in nodes.items()} == after
+
+
+INSTALL_TASK = "apim.certificates.gateway_sync : Install the collection's Python libraries into a virtualenv on the node"
+PACKAGES_TASK = "apim.certificates.gateway_sync : Install the node's Python libraries from the distribution's packages"
+
+
+def test_install_requirements_never_pips_into_the_system_python(fleet, nodes, tmp_path):
+    """gw1 runs on Debian's /usr/bin/python3 (PEP 668: pip refuses it). packages: the OS packages are there, nothing
+    to do. venv: --check predicts the virtualenv and still audits with the node's Python; the real run makes it,
+    and the role's module tasks run with it; a second run changes nothing; /usr/bin/python3 is untouched."""
+    import os  # pylint: disable=import-outside-toplevel
+    import shutil  # pylint: disable=import-outside-toplevel
+    import subprocess  # pylint: disable=import-outside-toplevel
+
+    venv = f"/opt/apim-fleet-test-venv-{os.getpid()}"
+    system_before = subprocess.run(["/usr/bin/python3", "-m", "pip", "freeze", "--all"], capture_output=True, text=True,
+                                   check=False).stdout
+    role_vars = dict(ROLE_VARS, gateway_sync_install_requirements="true", gateway_sync_venv=venv,
+                     gateway_sync_python_requirements=["cryptography>=3.4.8", "tomlkit>=0.9.2"])
+    try:
+        packages = run_play(fleet, tmp_path, hosts=["gw1"], become=True, become_user="service",
+                            roles=[{"role": "apim.certificates.gateway_sync",
+                                    "vars": dict(role_vars, gateway_sync_install_method="packages")}], check=True)
+        assert packages.rc == 0, packages.output
+        assert packages.task(PACKAGES_TASK)["gw1"].get("changed") is False, packages.output
+
+        venv_vars = dict(role_vars, gateway_sync_install_method="venv")
+        audit = run_play(fleet, tmp_path, hosts=["gw1"], become=True, become_user="service",
+                         roles=[{"role": "apim.certificates.gateway_sync", "vars": venv_vars}], check=True)
+        assert audit.rc == 0, audit.output
+        assert audit.task(INSTALL_TASK)["gw1"].get("changed") is True and not os.path.exists(venv), audit.output
+
+        real = run_play(fleet, tmp_path, hosts=["gw1"], become=True, become_user="service",
+                        roles=[{"role": "apim.certificates.gateway_sync", "vars": venv_vars}], verbosity=3)
+        assert real.rc == 0, real.output
+        assert os.path.exists(os.path.join(venv, "bin", "python")), real.output
+        assert f"{venv}/bin/python" in real.output, "the module tasks did not run with the virtualenv's Python"
+
+        again = run_play(fleet, tmp_path, hosts=["gw1"], become=True, become_user="service",
+                         roles=[{"role": "apim.certificates.gateway_sync", "vars": venv_vars}])
+        assert again.rc == 0 and again.recap["gw1"]["changed"] == 0, again.output
+    finally:
+        shutil.rmtree(venv, ignore_errors=True)
+    assert subprocess.run(["/usr/bin/python3", "-m", "pip", "freeze", "--all"], capture_output=True, text=True,
+                          check=False).stdout == system_before, "the system Python's packages changed"
