@@ -256,7 +256,9 @@ before:
           sample:
             orders-backend: "7D:05:EB:B6:82:33:9F:8C:94:51:EE:09:4E:EB:FE:FA:79:53:A1:14:ED:B2:F4:49:49:45:2F:AB:7D:2F:C1:85"
         duplicates:
-          description: Certificates held under several aliases, unless every one of those aliases is stock (WSO2 ships C(wso2carbon) = C(gateway_certificate_alias)).
+          description:
+            - Certificates held under several aliases, unless every one of those aliases is stock (WSO2 ships
+              C(wso2carbon) = C(gateway_certificate_alias)).
           type: list
           elements: dict
           contains:
