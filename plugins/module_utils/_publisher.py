@@ -246,6 +246,9 @@ def manage(client: PublisherClient, desired: Desired, *, check_mode: bool = Fals
     """Make the Publisher hold desired; return changed, action, certificate and diff. No write in check mode."""
     current = read_current(client, desired.alias)
     action = plan(current, desired)
+    if check_mode and action in _NEEDS:
+        # ask for the token the real run would write with (no write call): a scope it lacks fails the audit too
+        client.session.token(_NEEDS[action])
     before = facts_from_der(current.alias, current.endpoint, current.der) if current is not None else None
     if desired.state == "absent":
         after = None

@@ -239,6 +239,13 @@ def test_missing_scope_is_said_and_nothing_written(tmp_path, publisher):
     assert publisher.state.writes() == []
 
 
+def test_check_mode_reports_the_missing_scope_the_real_run_would_hit(tmp_path, publisher):
+    publisher.state.add_user("viewer", "Viewer-Pass-1", scopes={"apim:ep_certificates_view", "apim:api_view"})
+    result = run_module(tmp_path, MODULE, present(publisher, username="viewer", password="Viewer-Pass-1"), check=True)
+    assert result.failed and "lacks a scope" in result["msg"] and "apim:ep_certificates_add" in result["msg"], result
+    assert publisher.state.writes() == []
+
+
 def test_least_scopes_are_asked_for(tmp_path, publisher):
     run_module(tmp_path, MODULE, present(publisher))
     granted = [grant["scopes"] for grant in publisher.state.tokens.values()]
