@@ -167,7 +167,9 @@ def test_workflow_audit_report_converge_audit(tmp_path, collections):
             sha256(STALE): ["gw2 (live)", "gw2 (persistent)"]}
         assert found["not_in_source"] == {"gw1": ["retired-a"], "gw3": ["legacy"]}
         assert found["certificates"] == {"added": 5, "replaced": 1, "removed": 0}
-        assert found["expiring_within_days"] == 45 and found["expiring"] == {}
+        # check mode reports what the nodes would hold: the declared 'payments' (10 days left) on every node
+        assert found["expiring_within_days"] == 45
+        assert sorted(found["expiring"]) == ["gw1", "gw2", "gw3"] and all("payments" in e[0] for e in found["expiring"].values())
         assert sorted(found["untrusted"]) == ["gw1", "gw2", "gw3"], "nothing trusts the backend before converging"
 
         # 2. the workflow's next node gets the artifact as extra vars (as AWX passes artifacts) and posts a report

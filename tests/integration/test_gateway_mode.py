@@ -94,7 +94,7 @@ def test_custom_profile_serves_its_own_backend(tmp_path):
     ts.converge_truststore(custom_store, "custom-pass", [ts.DesiredCertificate("seed", "present", OTHER)], create=True)
     stock = _fps(node["persistent"])
 
-    result = run_module(tmp_path, MODULE, {"apim_home": node["home"], "alias": "payments", "endpoint": "https://PAYMENTS2.internal:9443/pay",
+    result = run_module(tmp_path, MODULE, {"apim_home": node["home"], "alias": "payments", "endpoint": "https://payments2.internal:9443/pay",
                                            "certificate": pem(BACKEND)})
     assert result.changed, result
     assert [(s["path"], s["role"]) for s in result["stores"]] == [(custom_store, "live+persistent")]
