@@ -16,8 +16,8 @@ import pwd
 
 import pytest
 
-from ansible_collections.apim.certificates.tests.integration.fleet._support import (PASSWORD, assert_owned_by_service_account, home_paths, run_play,
-                                              snapshot)
+from ansible_collections.apim.certificates.tests.integration.fleet._support import (
+    PASSWORD, assert_owned_by_service_account, home_paths, run_play, snapshot)
 from ansible_collections.apim.certificates.tests.support.java import KEYTOOL, keytool_list
 from ansible_collections.apim.certificates.tests.support.pki import make_cert, pem, sha256
 

@@ -609,6 +609,9 @@ def setup_ssl_env_reference_with_live(d, ctx):
     return {"apim_home": ssl_node(d)["home"], "custom_profiles": [profile], "validate_stores": False}
 
 
+DENIED = r"permission denied for the account \S+; run the task with become: true"
+
+
 # === under setpriv: file modes bind root too ==============================================================
 
 
@@ -618,7 +621,7 @@ def _needs_dac_drop():
         raise Skip(reason)
 
 
-@case(G_PRIV, "store-unreadable", EC, r"cannot read truststore {d}/store\.jks \(owned by \S+\): permission denied for the account \S+; run the task with become: true")
+@case(G_PRIV, "store-unreadable", EC, r"cannot read truststore {d}/store\.jks \(owned by \S+\): " + DENIED)
 def setup_store_unreadable(d, ctx):
     _needs_dac_drop()
     path = store(d)
@@ -626,7 +629,7 @@ def setup_store_unreadable(d, ctx):
     return add(path)
 
 
-@case(G_PRIV, "certificate-file-unreadable", EC, r"cannot read certificate file {d}/b\.pem \(owned by \S+\): permission denied for the account \S+; run the task with become: true")
+@case(G_PRIV, "certificate-file-unreadable", EC, r"cannot read certificate file {d}/b\.pem \(owned by \S+\): " + DENIED)
 def setup_certificate_file_unreadable(d, ctx):
     _needs_dac_drop()
     path = os.path.join(d, "b.pem")
@@ -637,7 +640,7 @@ def setup_certificate_file_unreadable(d, ctx):
 
 
 @case(G_PRIV, "store-directory-read-only", EC,
-      r"cannot write truststore {d}/ro/store\.jks \(owned by \S+\): permission denied for the account \S+; run the task with become: true")
+      r"cannot write truststore {d}/ro/store\.jks \(owned by \S+\): " + DENIED)
 def setup_store_directory_read_only(d, ctx):
     _needs_dac_drop()
     path = inp.seed_store(os.path.join(d, "ro", "store.jks"), PW)
@@ -647,7 +650,7 @@ def setup_store_directory_read_only(d, ctx):
 
 
 @case(G_PRIV, "gateway-security-directory-read-only", EC,
-      r"cannot write truststore {d}/wso2am/repository/resources/security/client-truststore\S*\.jks \(owned by \S+\): permission denied for the account \S+; run the task with become: true")
+      r"cannot write truststore {d}/wso2am/repository/resources/security/client-truststore\S*\.jks \(owned by \S+\): " + DENIED)
 def setup_gateway_security_directory_read_only(d, ctx):
     _needs_dac_drop()
     node = inp.gateway_home(os.path.join(d, "wso2am"))
@@ -656,7 +659,7 @@ def setup_gateway_security_directory_read_only(d, ctx):
     return {"apim_home": node["home"], "alias": "orders", "certificate": pem(B)}
 
 
-@case(G_PRIV, "info-store-unreadable", INFO, r"cannot read truststore {d}/store\.jks \(owned by \S+\): permission denied for the account \S+; run the task with become: true")
+@case(G_PRIV, "info-store-unreadable", INFO, r"cannot read truststore {d}/store\.jks \(owned by \S+\): " + DENIED)
 def setup_info_store_unreadable(d, ctx):
     _needs_dac_drop()
     path = store(d)
@@ -665,7 +668,7 @@ def setup_info_store_unreadable(d, ctx):
 
 
 @case(G_PRIV, "ssl-deployment-toml-unreadable", SSL,
-      r"cannot read deployment\.toml {d}/wso2am/repository/conf/deployment\.toml \(owned by \S+\): permission denied for the account \S+; run the task with become: true")
+      r"cannot read deployment\.toml {d}/wso2am/repository/conf/deployment\.toml \(owned by \S+\): " + DENIED)
 def setup_ssl_deployment_toml_unreadable(d, ctx):
     _needs_dac_drop()
     node = ssl_node(d)
@@ -674,7 +677,7 @@ def setup_ssl_deployment_toml_unreadable(d, ctx):
 
 
 @case(G_PRIV, "ssl-conf-directory-read-only", SSL,
-      r"cannot write deployment\.toml {d}/wso2am/repository/conf/deployment\.toml \(owned by \S+\): permission denied for the account \S+; run the task with become: true")
+      r"cannot write deployment\.toml {d}/wso2am/repository/conf/deployment\.toml \(owned by \S+\): " + DENIED)
 def setup_ssl_conf_directory_read_only(d, ctx):
     _needs_dac_drop()
     node = ssl_node(d)
