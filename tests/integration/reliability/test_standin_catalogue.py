@@ -145,7 +145,8 @@ def test_no_refusal_leaves_a_running_gateway_ignoring_its_reload(tmp_path, group
     # unless the catalogue itself skipped it on this machine (no tmpfs mount, no chattr, ...).
     skipped = {k for k, v in result.items() if "skip" in v}
     missing = sorted((EXPECTED_DRIVEN & {c.id for c in members}) - skipped - set(driven))
-    assert not missing, f"not driven: { {k: result.get(k) for k in missing} }"
+    not_driven = {k: result.get(k) for k in missing}
+    assert not missing, f"not driven: {not_driven}"
     print(f"{group}: driven {sorted(driven)}; not driven {sorted(set(result) - set(driven))}")
     if not driven:
         reasons = {k: v.get("skip") or v.get("no_gateway") for k, v in result.items()}
