@@ -16,7 +16,9 @@ import fcntl
 import hashlib
 import json
 import os
+import pwd
 import shutil
+import signal
 import subprocess
 import time
 import urllib.parse
@@ -69,15 +71,28 @@ class Standin:
     """One stand-in process for one API-M home. Its log and control port live in state_dir, outside the home."""
 
     def __init__(self, home: str, state_dir, *, interval_ms: int | None = None, classes: str | None = None,
-                 migrate: bool = False):
+                 migrate: bool = False, run_as: str | None = None):
         self.home = str(home)
+        # run_as: the account the gateway runs as (started by root). The JVM then reads and writes the home as that
+        # account, as a gateway does; the state folder and a copy of the classes are given to it.
+        self.run_as = run_as
         self.migrate = migrate  # -Dmigrate: no start-up copy, so the stand-in writes nothing in the home
         self.state_dir = str(state_dir)
         self.interval_ms = interval_ms  # None: deployment.toml's interval, clamped as WSO2 does
         self.classes = classes
         self.process: subprocess.Popen | None = None
+        self.attached_pid: int | None = None  # a stand-in another process started (attach())
         self.port: int | None = None
         self.starts = 0
+
+    @classmethod
+    def attach(cls, home: str, state_dir, **kwargs) -> "Standin":
+        """The stand-in that another process started on state_dir (its control port and pid), to drive or stop it."""
+        standin = cls(home, state_dir, **kwargs)
+        with open(standin._port_file, encoding="ascii") as handle:
+            standin.port = int(handle.read())
+        standin.attached_pid = int(standin.state()["pid"])
+        return standin
 
     # --- life cycle ---------------------------------------------------------------------------------------------
 
@@ -90,12 +105,15 @@ class Standin:
 
     def launch(self) -> "Standin":
         """Start the JVM without waiting for it (start several, then wait_ready() on each)."""
-        if self.process is not None and self.process.poll() is None:
+        if (self.process is not None and self.process.poll() is None) or self.attached_pid is not None:
             raise StandinError("already running")
         self.classes = self.classes or compile_standin()
         os.makedirs(self.state_dir, exist_ok=True)
         if os.path.exists(self._port_file):
             os.unlink(self._port_file)
+        account = {}
+        if self.run_as is not None:
+            account = self._hand_over()
         flags = list(JVM_FLAGS)
         if self.interval_ms is not None:
             flags.append(f"-Dstandin.testOnlyIntervalMs={int(self.interval_ms)}")
@@ -107,8 +125,23 @@ class Standin:
             log.flush()
             self.process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
                 [JAVA, *flags, "-cp", self.classes, "GatewayStandin", self.state_dir],
-                cwd=self.home, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                cwd=self.home, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=self.run_as is not None, **account)  # run_as: outlives its starter
         return self
+
+    def _hand_over(self) -> dict:
+        """Give the state folder and a copy of the classes to run_as; Popen's arguments that start the JVM as it."""
+        entry = pwd.getpwnam(self.run_as)
+        classes = os.path.join(self.state_dir, "classes")
+        if os.path.realpath(self.classes) != os.path.realpath(classes):
+            shutil.rmtree(classes, ignore_errors=True)
+            shutil.copytree(self.classes, classes)
+            self.classes = classes
+        for folder, dirs, files in os.walk(self.state_dir):
+            for name in [folder] + [os.path.join(folder, n) for n in dirs + files]:
+                os.chown(name, entry.pw_uid, entry.pw_gid)
+        env = dict(os.environ, HOME=entry.pw_dir, USER=self.run_as, LOGNAME=self.run_as)
+        return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": [], "env": env}
 
     @property
     def _port_file(self) -> str:
@@ -131,6 +164,11 @@ class Standin:
         raise StandinError(f"the stand-in did not start within {timeout} s:\n{self.log()}")
 
     def stop(self) -> None:
+        if self.attached_pid is not None:
+            _terminate(self.attached_pid)
+            self.attached_pid = None
+            self.port = None
+            return
         if self.process is None:
             return
         if self.process.poll() is None:
@@ -155,6 +193,8 @@ class Standin:
 
     @property
     def pid(self) -> int | None:
+        if self.attached_pid is not None:
+            return self.attached_pid
         return self.process.pid if self.process is not None else None
 
     # --- control channel ----------------------------------------------------------------------------------------
@@ -226,6 +266,35 @@ class Standin:
                 return handle.read()
         except FileNotFoundError:
             return ""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (exited, not yet reaped by its parent) is gone for our purposes
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _terminate(pid: int, timeout: float = 10) -> None:
+    """Stop a process this one did not start (SIGTERM, then SIGKILL), and wait until it is gone."""
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, timeout)):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if not _alive(pid):
+                return
+            time.sleep(0.05)
+    raise StandinError(f"process {pid} did not stop")
 
 
 def touch(path: str, when: float | None = None) -> float:

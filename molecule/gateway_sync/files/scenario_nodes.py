@@ -3,6 +3,8 @@
     scenario_nodes.py certs --dir DIR [--alias ALIAS]
         DIR/ALIAS.pem               the declared certificate (valid one year), read by converge.yml
         DIR/ALIAS.sha256            its SHA-256 in keytool's form
+        DIR/ALIAS.key               its private key (0600): the scenario's HTTPS backend serves the certificate
+                                    (scenario_gateways.py), named orders.backend.internal and localhost
         DIR/stale-orders.pem        the certificate node 2 holds under the same alias (old, expires soon)
         DIR/stale-orders.sha256
 
@@ -62,19 +64,20 @@ def _importable_collection() -> None:
             sys.path.insert(0, entry)
 
 
-def _write(path: str, text: str) -> None:
+def _write(path: str, text: str, mode: int = 0o644) -> None:
     tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as handle:
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode), "w", encoding="utf-8") as handle:
         handle.write(text)
     os.replace(tmp, path)
 
 
 def make_certs(directory: str, alias: str) -> None:
-    from ansible_collections.apim.certificates.tests.support.pki import make_cert, pem, sha256  # pylint: disable=import-outside-toplevel
+    from ansible_collections.apim.certificates.tests.support.pki import key_pem, make_cert, pem, sha256  # pylint: disable=import-outside-toplevel
 
     os.makedirs(directory, exist_ok=True)
     now = datetime.datetime.now(datetime.timezone.utc)
-    declared, _key = make_cert(BACKEND_CN, days=365)
+    # localhost too: the running-gateway proof (scenario_gateways.py) calls the backend as https://localhost:<port>/
+    declared, declared_key = make_cert(BACKEND_CN, days=365, sans=[BACKEND_CN, "localhost"])
     stale, _key = make_cert(BACKEND_CN, not_before=now - datetime.timedelta(days=360),
                             not_after=now + datetime.timedelta(days=5))
     if sha256(declared) == sha256(stale):  # cannot happen (random serials); guards the scenario's premise
@@ -82,6 +85,7 @@ def make_certs(directory: str, alias: str) -> None:
     # the .pem last: it is the `creates:` marker of the prepare task
     _write(os.path.join(directory, "stale-orders.sha256"), sha256(stale) + "\n")
     _write(os.path.join(directory, "stale-orders.pem"), pem(stale))
+    _write(os.path.join(directory, f"{alias}.key"), key_pem(declared_key), mode=0o600)
     _write(os.path.join(directory, f"{alias}.sha256"), sha256(declared) + "\n")
     _write(os.path.join(directory, f"{alias}.pem"), pem(declared))
 
