@@ -44,11 +44,12 @@ def gateway_sync_summary(results, states, expiry_warn_days=30, protected=None, s
                          profiles=dict(profiles or {}))
 
 
-def gateway_sync_input(values):
+def gateway_sync_input(values, secrets=True):
     try:
-        return _survey.normalise(dict(values or {}))
+        result = _survey.normalise(dict(values or {}))
     except _survey.SurveyInputError as exc:
         raise AnsibleFilterError(str(exc)) from None
+    return result if secrets else _survey.without_secrets(result)
 
 
 def gateway_sync_artifact(summary, drift=None, not_in_source=None, previous=None, check_mode=False, nodes=None):

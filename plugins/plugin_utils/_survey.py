@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+from collections.abc import Mapping
 
 import yaml
 
@@ -42,8 +43,10 @@ class SurveyInputError(ValueError):
 @functools.lru_cache(maxsize=None)
 def role_spec(path: str = SPEC_PATH) -> dict:
     """The options of the role's main entry point, with raw text-capable options given their real type."""
+    # libyaml's loader where PyYAML has it: 3 ms instead of 40 ms, paid by each task's worker that reads the role's
+    # variables (the cache does not outlive the worker)
     with open(path, encoding="utf-8") as handle:
-        options = dict(yaml.safe_load(handle)["argument_specs"]["main"]["options"])
+        options = dict(yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))["argument_specs"]["main"]["options"])  # noqa: S506
     for name, real in TEXT_TYPES.items():
         option = dict(options[name])
         option.update(real)
@@ -153,6 +156,35 @@ def _coerce(name: str, option: dict, value):
     return value
 
 
+SECRET_KEYS = frozenset(("password", "key_password"))
+
+
+def without_secrets(values: dict) -> dict:
+    """normalise()'s result without the passwords of gateway_sync_ssl_profile (its keystore, truststore and custom
+    profiles): the form the role keeps as a fact, which Ansible shows at -v and AWX stores in its job events."""
+    def strip(value):
+        if isinstance(value, dict):
+            return {key: strip(item) for key, item in value.items() if key not in SECRET_KEYS}
+        if isinstance(value, list):
+            return [strip(item) for item in value]
+        return value
+
+    result = dict(values)
+    if "gateway_sync_ssl_profile" in result:
+        result["gateway_sync_ssl_profile"] = strip(result["gateway_sync_ssl_profile"])
+    return result
+
+
+def _plain(value):
+    """The value as plain dicts and lists. Ansible hands a filter lazily templated containers; the validator deep-copies
+    its input, and deep-copying those costs a task's worker about 0.15 s per call (docs/performance.md)."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
 def normalise(values: dict, spec: dict | None = None) -> dict:
     """values: role variable -> value as given. Returns the same variables in the types the spec declares.
 
@@ -160,7 +192,7 @@ def normalise(values: dict, spec: dict | None = None) -> dict:
     """
     spec = role_spec() if spec is None else spec
     problems, result = [], {}
-    for name, value in values.items():
+    for name, value in _plain(values).items():
         if name not in spec:
             problems.append(f"{name}: not a variable of the {ROLE} role")
             continue

@@ -135,3 +135,24 @@ def test_the_role_reads_every_variable_through_the_filter():
     # paths, and what holds a password
     used_as_given = {"gateway_sync_apim_home", "gateway_sync_truststore_password", "gateway_sync_venv", "gateway_sync_publisher"}
     assert read == set(_survey.role_spec()) - used_as_given
+
+
+def test_the_form_kept_as_a_fact_has_no_ssl_profile_password():
+    """The role keeps gateway_sync_input(secrets=false) as a fact; facts show at -v and in AWX job events."""
+    from ansible_collections.apim.certificates.plugins.filter.gateway_sync import gateway_sync_input  # pylint: disable=import-outside-toplevel
+
+    profile = ("keystore: {file_name: wso2carbon.jks, password: Ks-Secret-1, key_password: Kp-Secret-2}\n"
+               "truststore: {file_name: client-truststore.jks, password: Ts-Secret-3}\n"
+               "custom_profiles:\n"
+               "  - servers: orders.internal:443\n"
+               "    truststore: {location: orders.jks, password: Ts-Secret-4}\n")
+    given = {"gateway_sync_ssl_profile": profile, "gateway_sync_prune": "true"}
+    full = gateway_sync_input(given)
+    public = gateway_sync_input(given, secrets=False)
+    assert full["gateway_sync_ssl_profile"]["custom_profiles"][0]["truststore"]["password"] == "Ts-Secret-4"
+    assert not any(secret in repr(public) for secret in ("Ks-Secret-1", "Kp-Secret-2", "Ts-Secret-3", "Ts-Secret-4"))
+    # everything else is kept, so the role can decide from the fact whether to run the SSL-profile step
+    assert public["gateway_sync_prune"] is True
+    assert public["gateway_sync_ssl_profile"]["custom_profiles"][0] == {
+        "servers": "orders.internal:443", "truststore": {"location": "orders.jks"}}
+    assert public["gateway_sync_ssl_profile"]["keystore"] == {"file_name": "wso2carbon.jks"}
