@@ -121,3 +121,27 @@ def test_as_well_as_the_nodes(tmp_path, publisher):
     assert [call[0] for call in publisher.state.writes()] == ["POST"]
     for node in nodes.values():
         assert ts.load_truststore(node["live"], "wso2carbon").fingerprints()["orders"] == sha256(ORDERS)
+
+
+def test_survey_text_and_a_pinned_certificate(tmp_path, publisher):
+    """As an AWX survey sends them (text), and a declared fingerprint that pins inline content."""
+    certificates = yaml.safe_dump([{"alias": "orders", "endpoint": "https://orders.internal", "certificate": pem(ORDERS),
+                                    "fingerprint": sha256(ORDERS).replace(":", "").lower()}])
+    role_vars = {"gateway_sync_publisher": _connection(publisher), "gateway_sync_certificates": certificates,
+                 "gateway_sync_remove_aliases": "retired\n"}
+    result = _run(tmp_path, {"gw1": {}}, _publisher_only_play(role_vars))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert publisher.state.rows["orders"]["der"] == der(ORDERS) and "retired" not in publisher.state.rows
+
+
+def test_content_that_is_not_the_declared_fingerprint_is_refused_before_anything_is_sent(tmp_path, publisher):
+    role_vars = {
+        "gateway_sync_publisher": _connection(publisher),
+        "gateway_sync_certificates": [
+            {"alias": "orders", "endpoint": "https://orders.internal", "certificate": pem(ORDERS), "fingerprint": sha256(RETIRED)},
+        ],
+    }
+    result = _run(tmp_path, {"gw1": {}}, _publisher_only_play(role_vars))
+    assert result.returncode != 0
+    assert "not the declared fingerprint (SHA-256): orders" in result.stdout, result.stdout
+    assert publisher.state.calls == []
