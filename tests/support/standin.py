@@ -18,11 +18,12 @@ import json
 import os
 import pwd
 import shutil
-import signal
 import subprocess
 import time
 import urllib.parse
 import urllib.request
+
+from ansible_collections.apim.certificates.tests.support.processes import terminate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SOURCE = os.path.join(ROOT, "tests", "standin", "GatewayStandin.java")
@@ -165,7 +166,7 @@ class Standin:
 
     def stop(self) -> None:
         if self.attached_pid is not None:
-            _terminate(self.attached_pid)
+            terminate(self.attached_pid)
             self.attached_pid = None
             self.port = None
             return
@@ -266,35 +267,6 @@ class Standin:
                 return handle.read()
         except FileNotFoundError:
             return ""
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (exited, not yet reaped by its parent) is gone for our purposes
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def _terminate(pid: int, timeout: float = 10) -> None:
-    """Stop a process this one did not start (SIGTERM, then SIGKILL), and wait until it is gone."""
-    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, timeout)):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            if not _alive(pid):
-                return
-            time.sleep(0.05)
-    raise StandinError(f"process {pid} did not stop")
 
 
 def touch(path: str, when: float | None = None) -> float:

@@ -41,6 +41,7 @@ _importable_collection()
 
 # pylint: disable=wrong-import-position
 from ansible_collections.apim.certificates.tests.support import standin as driver  # noqa: E402
+from ansible_collections.apim.certificates.tests.support.processes import alive, terminate  # noqa: E402
 
 INTERVAL_MS = 1000  # test-only reload interval (a gateway's floor is 60 s; docs/standin.md)
 PKIX = "PKIX path"  # "building failed" (no anchor), or "validation failed" (gw2: a stale certificate with the same name)
@@ -90,7 +91,7 @@ def backend(certs: str, alias: str, directory: str) -> dict:
     if not driver.available():
         return {"skipped": driver.STANDIN_MISSING}
     path = _record(directory, "backend")
-    if os.path.exists(path) and driver._alive(_load(path)["pid"]):  # pylint: disable=protected-access
+    if os.path.exists(path) and alive(_load(path)["pid"]):
         return _load(path)
     os.makedirs(directory, exist_ok=True)
     port_file = os.path.join(directory, "backend.port")
@@ -128,7 +129,7 @@ def up(name: str, fleet_state: str, directory: str) -> dict:
     node = _node(fleet_state, name)
     url = _load(_record(directory, "backend"))["url"]
     path = _record(directory, name)
-    if os.path.exists(path) and driver._alive(_load(path)["pid"]):  # pylint: disable=protected-access
+    if os.path.exists(path) and alive(_load(path)["pid"]):
         return _load(path)
     gateway = driver.Standin(node["home"], _standin_dir(node), interval_ms=INTERVAL_MS, run_as=node["service_account"])
     started_at = time.time()
@@ -155,7 +156,7 @@ def verify(name: str, directory: str) -> dict:
     record = _load(path)
     proof = {"node": name, "url": record["url"], "interval_ms": record["interval_ms"], "pid_at_prepare": record["pid"]}
     failures = []
-    if not driver._alive(record["pid"]):  # pylint: disable=protected-access
+    if not alive(record["pid"]):
         sys.exit(f"{name}: the stand-in started in prepare (pid {record['pid']}) is gone:\n"
                  + driver.Standin(record["home"], record["state_dir"]).log())
     gateway = driver.Standin.attach(record["home"], record["state_dir"], interval_ms=record["interval_ms"],
@@ -212,8 +213,8 @@ def down(directory: str) -> dict:
     stopped = []
     for path in sorted(glob.glob(os.path.join(directory, "*.json"))):
         record = _load(path)
-        if "pid" in record and driver._alive(record["pid"]):  # pylint: disable=protected-access
-            driver._terminate(record["pid"])  # pylint: disable=protected-access
+        if "pid" in record and alive(record["pid"]):
+            terminate(record["pid"])
             stopped.append(record["pid"])
         os.unlink(path)
     return {"stopped": stopped}
