@@ -43,7 +43,10 @@ class ActionModule(ActionBase):
                 missing.append(host)
                 continue
             results[host] = node
-            profile = node_vars.get(profiles_var) if profiles_var and profiles_var in node_vars else None
+            # gateway_sync_node returns the SSL-profile result inside the node's result; a separate task registers it
+            profile = node.get("ssl_profile")
+            if profile is None and profiles_var and profiles_var in node_vars:
+                profile = node_vars.get(profiles_var)
             if isinstance(profile, dict):
                 profiles[host] = profile
         if missing:

@@ -28,11 +28,13 @@ options:
     type: list
     elements: str
   result_var:
-    description: The variable each host registered the M(apim.certificates.gateway_trust) result in.
+    description: The variable each host registered the M(apim.certificates.gateway_trust) (or M(apim.certificates.gateway_sync_node)) result in.
     type: str
     default: gateway_sync_result
   profiles_var:
-    description: The variable each host registered an M(apim.certificates.ssl_profile) result in, if any (skipped results are ignored).
+    description:
+      - The variable each host registered an M(apim.certificates.ssl_profile) result in, if any (skipped results are ignored).
+      - Not read for a host whose O(result_var) holds an C(ssl_profile) result (M(apim.certificates.gateway_sync_node)'s).
     type: str
     default: gateway_sync_profiles
   expiring_within_days:

@@ -57,7 +57,7 @@ def test_cert_info_filter(tmp_path):
 
 @pytest.mark.parametrize("kind, name", [
     ("module", "endpoint_certificate"), ("module", "truststore_info"), ("module", "ssl_profile"),
-    ("module", "gateway_trust"), ("module", "gateway_sync_report"),
+    ("module", "gateway_trust"), ("module", "gateway_sync_report"), ("module", "gateway_sync_node"),
     ("filter", "cert_info"), ("filter", "gateway_sync_drift"), ("filter", "gateway_sync_input"),
     ("filter", "gateway_sync_artifact"), ("role", "gateway_sync"),
 ])

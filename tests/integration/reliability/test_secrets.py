@@ -156,7 +156,7 @@ def scenarios_ran_as_intended(leak_run):
     assert not results["ec-path-unchanged"].changed and not results["ssl-unchanged"].changed
     assert results["ec-path-backup"]["backup_file"] and results["ssl-add"]["backup_file"]
     assert results["info-gateway"]["trust_checks"][0]["trusted"] is True
-    converge = "Converge the trusted certificates (live and persistent truststores, then reload)"
+    converge = "Converge the node (SSL profiles if asked for, trusted certificates in the live and persistent truststores, reload)"
     audit = [r for r in leak_run["audit"] if r["_task"].endswith(converge)]
     assert [r.changed for r in audit] == [True] and not [r for r in leak_run["audit"] if r.failed], "the role's audit"
     role = [r for r in leak_run["records"] if r.get("_host") == "role-gw"]

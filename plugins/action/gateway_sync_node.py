@@ -1,0 +1,119 @@
+# -*- coding: utf-8 -*-
+# Copyright: apim.certificates contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Action plugin of apim.certificates.gateway_sync_node; documented in plugins/modules/gateway_sync_node.py.
+
+The gateway_sync role's one task per node: reads the role's variables (survey text included) in Python, then runs
+apim.certificates.ssl_profile (only when SSL profiles are asked for) and apim.certificates.gateway_trust on the node.
+One task instead of four per node, because every task costs each host a worker process on the controller, skipped
+or not (docs/performance.md, "Fleet cost").
+"""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.apim.certificates.plugins.plugin_utils import _survey
+
+# gateway_sync_ssl_profile keys -> apim.certificates.ssl_profile options (the rest of its options come from the role)
+SSL_PROFILE_KEYS = ("interval", "keystore", "truststore", "custom_profiles", "exclusive", "live", "validate_stores")
+# keys of a module result that are merged rather than nested
+_MERGED = ("warnings", "deprecations")
+
+
+def _diffs(result: dict) -> list:
+    diff = result.get("diff")
+    if not diff:
+        return []
+    return list(diff) if isinstance(diff, list) else [diff]
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(("variables", "apim_home", "password", "certificates", "python"))
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp
+        task_vars = task_vars or {}
+        args = self._task.args
+        if not args.get("apim_home"):
+            raise AnsibleActionFail("apim_home is required: the API-M home on the node (gateway_sync_apim_home)")
+        variables = args.get("variables")
+        if not isinstance(variables, dict):
+            raise AnsibleActionFail("variables must be a mapping of the gateway_sync role's variables (gateway_sync__given)")
+        try:
+            values = _survey.normalise(variables)
+        except _survey.SurveyInputError as exc:
+            raise AnsibleActionFail(str(exc)) from None
+
+        # The Python of the module runs: the venv of gateway_sync_install_method=venv (python, set by install.yml),
+        # else gateway_sync_python, else the node's interpreter as the inventory or the configuration gives it.
+        python = args.get("python") or values.get("gateway_sync_python")
+        module_vars = dict(task_vars, ansible_python_interpreter=python) if python else task_vars
+
+        primary = values.get("gateway_sync_source") == "primary"
+        if primary and args.get("certificates") is None:
+            raise AnsibleActionFail("gateway_sync_source is primary but no certificates were read from the primary node")
+        certificates = args.get("certificates") if primary else values.get("gateway_sync_certificates")
+
+        profile_request = values.get("gateway_sync_ssl_profile") or {}
+        diffs, merged, changed = [], {key: [] for key in _MERGED}, False
+        profile = None
+        if profile_request:
+            profile_args = {key: profile_request[key] for key in SSL_PROFILE_KEYS if profile_request.get(key) is not None}
+            profile_args.update(apim_home=args["apim_home"], backup=values["gateway_sync_backup"])
+            profile = self._execute_module(module_name="apim.certificates.ssl_profile", module_args=profile_args,
+                                           task_vars=module_vars)
+            profile.pop("invocation", None)  # the module's own (passwords masked); not repeated in the node's result
+            for key in _MERGED:
+                merged[key].extend(profile.pop(key, None) or [])
+            diffs.extend(_diffs(profile))
+            changed = bool(profile.get("changed"))
+            if profile.get("failed"):
+                result.update(failed=True, changed=changed, ssl_profile=profile,
+                              msg=f"SSL profiles (gateway_sync_ssl_profile): {profile.get('msg', 'the ssl_profile module failed')}")
+                return self._finish(result, merged, diffs)
+
+        trust_args = {
+            "apim_home": args["apim_home"],
+            "certificates": certificates or [],
+            "remove_aliases": values.get("gateway_sync_remove_aliases") or [],
+            "prune": values.get("gateway_sync_prune", False),
+            "protected_aliases": values.get("gateway_sync_protected_aliases") or [],
+            "strict_alias": not primary,
+            "allow_expired": primary,
+            "timeout": values.get("gateway_sync_endpoint_timeout", 10),
+            "backup": values.get("gateway_sync_backup", False),
+            "expiring_within_days": values.get("gateway_sync_expiry_warn_days", 30),
+        }
+        if values.get("gateway_sync_stock_alias_pattern"):
+            trust_args["stock_alias_pattern"] = values["gateway_sync_stock_alias_pattern"]
+        if args.get("password"):
+            trust_args["password"] = args["password"]
+        trust = self._execute_module(module_name="apim.certificates.gateway_trust", module_args=trust_args,
+                                     task_vars=module_vars)
+        for key in _MERGED:
+            merged[key].extend(trust.pop(key, None) or [])
+        diffs.extend(_diffs(trust))
+        facts = dict(profile.get("ansible_facts") or {}) if profile else {}
+        facts.update(trust.get("ansible_facts") or {})
+        result.update(trust)
+        if facts:
+            result["ansible_facts"] = facts
+        result["changed"] = changed or bool(trust.get("changed"))
+        if profile is not None:
+            result["ssl_profile"] = profile
+        return self._finish(result, merged, diffs)
+
+    @staticmethod
+    def _finish(result: dict, merged: dict, diffs: list) -> dict:
+        result.pop("diff", None)
+        if diffs:
+            result["diff"] = diffs if len(diffs) > 1 else diffs[0]
+        for key, items in merged.items():
+            if items:
+                result[key] = items
+        return result
