@@ -295,7 +295,44 @@ def summarize_certificate(der: bytes) -> tuple | None:
         return None
 
 
+def host_facts(der: bytes) -> tuple | None:
+    """(not_before, not_after, dns_names, ip_addresses, common_name) of a certificate this reader fully understands
+    (as summarize_certificate()), else None: what a host name check reads.
+
+    dns_names is None when the certificate has no subject alternative name extension, else its DNS names (a list);
+    ip_addresses are its IP address names as 4- or 16-byte values; common_name is the subject's last CN attribute
+    (Synapse's first in RFC 2253 order), or None.
+    """
+    try:
+        _subject, _issuer, not_before, not_after, (subject, extensions) = _read(der)
+        common_name = None
+        for _set, set_start, set_end in children(der, subject[1], subject[2]):
+            attribute = children(der, set_start, set_end)[0]
+            kind, value = children(der, attribute[1], attribute[2])
+            if oid(der[kind[1]:kind[2]]) == "2.5.4.3":
+                common_name = _string(value[0], der[value[1]:value[2]])
+        dns_names, addresses = None, []
+        for _tag, ext_start, ext_end in children(der, *_only(der, extensions[1], extensions[2], 0x30)[1:]) if extensions else ():
+            fields = children(der, ext_start, ext_end)
+            if oid(der[fields[0][1]:fields[0][2]]) != "2.5.29.17":
+                continue
+            _seq, names_start, names_end = _only(der, fields[-1][1], fields[-1][2], 0x30)
+            dns_names = []
+            for name_tag, n_start, n_end in children(der, names_start, names_end):
+                if name_tag == 0x82:
+                    dns_names.append(der[n_start:n_end].decode("ascii"))
+                elif name_tag == 0x87:
+                    addresses.append(der[n_start:n_end])
+        return not_before, not_after, dns_names, addresses, common_name
+    except (Unsure, IndexError, ValueError):
+        return None
+
+
 def _summarize(der: bytes) -> tuple:
+    return _read(der)[:4]
+
+
+def _read(der: bytes) -> tuple:
     tag, start, end = tlv(der, 0, len(der))
     if tag != 0x30 or end != len(der):
         raise Unsure("not one SEQUENCE")
@@ -339,4 +376,5 @@ def _summarize(der: bytes) -> tuple:
         if len(rest) != 1 or rest[0][0] != 0xA3 or version != 2:
             raise Unsure("unique identifiers or misplaced extensions")
         _extensions(der, rest[0][1], rest[0][2])
-    return (name_string(der, subject[1], subject[2]), name_string(der, issuer[1], issuer[2]), not_before, not_after)
+    return (name_string(der, subject[1], subject[2]), name_string(der, issuer[1], issuer[2]), not_before, not_after,
+            (subject, rest[0] if rest else None))

@@ -56,6 +56,12 @@ def _is_ip(host: str) -> bool:
 
 def fetch_chain(host: str, port: int, timeout: float = 10.0) -> list:
     """The certificates the server presents, leaf first, as cryptography objects."""
+    where = f"{host}:{port}"
+    return [certs.parse_certificates(der, f"certificate presented by {where}")[0] for der in fetch_chain_der(host, port, timeout)]
+
+
+def fetch_chain_der(host: str, port: int, timeout: float = 10.0) -> list:
+    """The certificates the server presents, leaf first, as DER (at least one)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
@@ -85,7 +91,7 @@ def fetch_chain(host: str, port: int, timeout: float = 10.0) -> list:
         raw.close()
     if not ders:
         raise EndpointError(f"{where} presented no certificate")
-    return [certs.parse_certificates(der, f"certificate presented by {where}")[0] for der in ders]
+    return ders
 
 
 def _presented_chain(tls) -> list:

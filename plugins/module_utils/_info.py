@@ -10,16 +10,18 @@ import os
 
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils import _der
-from ansible_collections.apim.certificates.plugins.module_utils._endpoint import fetch_chain, parse_endpoint
+from ansible_collections.apim.certificates.plugins.module_utils._endpoint import fetch_chain_der, parse_endpoint
 from ansible_collections.apim.certificates.plugins.module_utils._errors import ApimCertificatesError
-from ansible_collections.apim.certificates.plugins.module_utils._facts import entry_facts
 from ansible_collections.apim.certificates.plugins.module_utils._gateway import resolve_gateway
-from ansible_collections.apim.certificates.plugins.module_utils._trustcheck import check_trust, normalize_verifier
+from ansible_collections.apim.certificates.plugins.module_utils._trustcheck import check_held, check_trust, normalize_verifier
 from ansible_collections.apim.certificates.plugins.module_utils._truststore import load_truststore
 from ansible_collections.apim.certificates.plugins.module_utils._truststore_records import normalize_alias
 
 
 def store_report(store, *, aliases=None, expiring_within_days: int = 30, content: bool = False) -> dict:
+    # imported here: the facts need cryptography, which a trust check alone (gateway_trust) mostly does not
+    from ansible_collections.apim.certificates.plugins.module_utils._facts import entry_facts  # pylint: disable=import-outside-toplevel
+
     wanted = [normalize_alias(a) for a in aliases] if aliases is not None else None
     selected = [e for alias, e in store.entries.items() if wanted is None or alias in wanted]
     entries = []
@@ -89,11 +91,25 @@ def trust_checks(endpoints: list, store_for, verifier: str, timeout: float) -> l
         verdict = {"endpoint": endpoint, "host": host, "port": port, "profile": profile, "truststore": store.path,
                    "hostname_verifier": verifier}
         try:
-            chain = fetch_chain(host, port, timeout)
+            ders = fetch_chain_der(host, port, timeout)
         except ApimCertificatesError as exc:
             verdict.update(trusted=False, reason=str(exc), anchor=None, fingerprint=None)
+            results.append(verdict)
+            continue
+        verdict["fingerprint"] = certs.sha256_fingerprint(ders[0])
+        # the usual case, decided from the DER: the store holds the presented certificate itself (the last alias
+        # holding it, as build_path() finds it)
+        held = [alias for alias, entry in store.entries.items() if entry.certificate == ders[0]]
+        quick = check_held(ders[0], held[-1], host, verifier) if held else None
+        if quick is not None:
+            verdict.update(quick)
+            results.append(verdict)
+            continue
+        try:
+            chain = [certs.parse_certificates(der, f"certificate presented by {host}:{port}")[0] for der in ders]
+        except ApimCertificatesError as exc:
+            verdict.update(trusted=False, reason=str(exc), anchor=None)
         else:
-            verdict["fingerprint"] = certs.sha256_fingerprint(certs.certificate_der(chain[0]))
             verdict.update(check_trust(chain, _anchors(store, chain), host, verifier))
             if not verdict["trusted"] and verdict["anchor"] is None:
                 # no anchor among the byte-for-byte candidates: compare names as cryptography does, with every entry

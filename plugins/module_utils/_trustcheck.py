@@ -17,13 +17,12 @@ import datetime
 import ipaddress
 
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
+from ansible_collections.apim.certificates.plugins.module_utils import _der
 from ansible_collections.apim.certificates.plugins.module_utils._compat import verify_issued_by
-from ansible_collections.apim.certificates.plugins.module_utils._facts import certificate_facts
 
-try:
-    from cryptography import x509
-except ImportError:  # pragma: no cover
-    pass
+# cryptography is imported by the functions that take its certificate objects, not here: check_held() decides the
+# usual case (the endpoint presents a certificate the store holds as it is) from the DER, and importing
+# cryptography.x509 costs more than the rest of that check (docs/performance.md, "Fleet cost").
 
 VERIFIERS = ("Strict", "Default", "DefaultAndLocalhost", "AllowAll")
 _LOCALHOST = {"localhost", "localhost.localdomain", "127.0.0.1", "::1"}
@@ -95,12 +94,28 @@ def _hostname_matches(pattern: str, host: str, strict: bool) -> bool:
 
 def _first_common_name(cert) -> str | None:
     """The CN Synapse reads: the first in RFC 2253 order, which is the last (most specific) in the subject."""
+    from cryptography import x509  # pylint: disable=import-outside-toplevel
+
     names = cert.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)
     return names[-1].value if names else None
 
 
 def check_hostname(cert, host: str, verifier: str) -> str | None:
-    """None when host passes verifier for cert, else the reason."""
+    """None when host passes verifier for cert (a cryptography certificate), else the reason."""
+    from cryptography import x509  # pylint: disable=import-outside-toplevel
+
+    try:
+        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        dns_names = sans.get_values_for_type(x509.DNSName)
+        ips = sans.get_values_for_type(x509.IPAddress)
+    except x509.ExtensionNotFound:
+        dns_names, ips = None, []
+    return hostname_problem(dns_names, ips, _first_common_name(cert), host, verifier)
+
+
+def hostname_problem(dns_names, ips: list, common_name, host: str, verifier: str) -> str | None:
+    """None when host passes verifier for a certificate with these names, else the reason. dns_names is None when the
+    certificate has no subject alternative names; ips are ipaddress objects."""
     verifier = normalize_verifier(verifier)
     if verifier == "AllowAll":
         return None
@@ -111,13 +126,6 @@ def check_hostname(cert, host: str, verifier: str) -> str | None:
         address = ipaddress.ip_address(host)
     except ValueError:
         address = None
-    try:
-        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        dns_names = sans.get_values_for_type(x509.DNSName)
-        ips = sans.get_values_for_type(x509.IPAddress)
-    except x509.ExtensionNotFound:
-        dns_names, ips = None, []
-    common_name = _first_common_name(cert)
     if address is not None:
         # An IP address is checked against the IP SANs; the first CN only when there is none.
         if ips:
@@ -140,8 +148,25 @@ def check_hostname(cert, host: str, verifier: str) -> str | None:
     return f"host name {host} does not match the certificate ({', '.join(names) or 'no names'}) under the {verifier} HostnameVerifier"
 
 
+def check_held(leaf: bytes, held: str, host: str, verifier: str, now: datetime.datetime | None = None) -> dict | None:
+    """The verdict check_trust() gives when the presented leaf (DER) is itself the stored certificate of alias held,
+    worked out from the DER without cryptography: {trusted, reason, anchor} when it is trusted, else None (and for
+    a certificate the DER reader does not fully understand), so that check_trust() words why not."""
+    facts = _der.host_facts(leaf)
+    if facts is None:
+        return None
+    not_before, not_after, dns_names, addresses, common_name = facts
+    if certs.status_between(not_before, not_after, now) != "active":
+        return None
+    if hostname_problem(dns_names, [ipaddress.ip_address(raw) for raw in addresses], common_name, host, verifier):
+        return None
+    return {"trusted": True, "reason": None, "anchor": held}
+
+
 def check_trust(chain: list, anchors: dict, host: str, verifier: str, now: datetime.datetime | None = None) -> dict:
     """The verdict for one endpoint: {trusted, reason, anchor}."""
+    from ansible_collections.apim.certificates.plugins.module_utils._facts import certificate_facts  # pylint: disable=import-outside-toplevel
+
     now = now or datetime.datetime.now(datetime.timezone.utc)
     path, found = build_path(chain, anchors)
     if path is None:

@@ -1,7 +1,9 @@
-"""_der.summarize_certificate against cryptography, the judge: it may say "unsure" (None), never something else.
+"""_der.summarize_certificate and _der.host_facts against cryptography, the judge: they may say "unsure" (None), never
+something else.
 
 endpoint_certificate stores certificates that _der fully understands without importing cryptography, and reports
-their subject, issuer and validity from _der. These tests hold it to cryptography's answers on real CA stores, on
+their subject, issuer and validity from _der; a trust check of a certificate the store holds as presented reads its
+validity and names (host_facts) from _der too. These tests hold it to cryptography's answers on real CA stores, on
 certificates generated with every name and extension shape it claims to understand (and many it does not), and on
 mutated DER (tests/unit/plugins/module_utils/test_properties.py): whenever _der answers, cryptography accepts the
 same bytes and gives the same four facts.
@@ -33,13 +35,28 @@ SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "..", "
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
 
+def _host_facts_by_cryptography(cert) -> tuple:
+    """What _der.host_facts() must give: validity, DNS names (None without the extension), IP addresses, last CN."""
+    try:
+        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        dns, ips = sans.get_values_for_type(x509.DNSName), [ip.packed for ip in sans.get_values_for_type(x509.IPAddress)]
+    except x509.ExtensionNotFound:
+        dns, ips = None, []
+    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return not_valid_before(cert), not_valid_after(cert), dns, ips, names[-1].value if names else None
+
+
 def judged(data: bytes):
-    """_der's summary, after checking it against cryptography. None when _der is unsure."""
+    """_der's summary, after checking it (and what a host name check reads, _der.host_facts) against cryptography.
+    None when _der is unsure."""
     summary = _der.summarize_certificate(data)
+    facts = _der.host_facts(data)
+    assert (facts is None) == (summary is None), "host_facts and summarize_certificate answer the same certificates"
     if summary is not None:
         cert = certs.load_der_certificate(data)  # raises if cryptography refuses
         assert summary == (cert.subject.rfc4514_string(), cert.issuer.rfc4514_string(),
                            not_valid_before(cert), not_valid_after(cert))
+        assert facts == _host_facts_by_cryptography(cert)
     return summary
 
 
