@@ -10,13 +10,14 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.apim.certificates.plugins.plugin_utils import _fleet
+from ansible_collections.apim.certificates.plugins.plugin_utils import _artifact, _fleet
 
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
-    _VALID_ARGS = frozenset(("hosts", "result_var", "profiles_var", "expiring_within_days", "fail_on_drift", "fail_on_untrusted"))
+    _VALID_ARGS = frozenset(("hosts", "result_var", "profiles_var", "expiring_within_days", "fail_on_drift", "fail_on_untrusted",
+                             "artifact"))
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
@@ -55,9 +56,21 @@ class ActionModule(ActionBase):
                 "run gateway_trust on every host of the batch first, or name the hosts that ran it in hosts"
             )
         try:
-            flags = {name: boolean(args.get(name, False), strict=True) for name in ("fail_on_drift", "fail_on_untrusted")}
+            flags = {name: boolean(args.get(name, False), strict=True) for name in ("fail_on_drift", "fail_on_untrusted", "artifact")}
         except TypeError as exc:
-            raise AnsibleActionFail(f"fail_on_drift and fail_on_untrusted must be booleans: {exc}") from None
+            raise AnsibleActionFail(f"fail_on_drift, fail_on_untrusted and artifact must be booleans: {exc}") from None
+        artifact = flags.pop("artifact")
         report = _fleet.report(results, profiles, expiring_within_days, **flags)
-        result.update(changed=False, ansible_facts={"gateway_sync_report": report, "gateway_sync_summary": report["summary"]})
+        facts = {"gateway_sync_report": report, "gateway_sync_summary": report["summary"]}
+        if artifact:
+            # Under serial, the artifact includes the previous batches' (which the hosts of those batches carry).
+            previous = [hostvars[host]["gateway_sync_artifact"] for host in task_vars.get("ansible_play_hosts_all") or []
+                        if host not in hosts and "gateway_sync_artifact" in hostvars[host]]
+            facts["gateway_sync_artifact"] = _artifact.build(
+                report["summary"], drift=report["drift"], not_in_source=report["not_in_source"], previous=previous,
+                check_mode=bool(task_vars.get("ansible_check_mode", self._play_context.check_mode)),
+                nodes=list(hosts))
+            # what ansible.builtin.set_stats publishes (per_host=false, aggregate=false): AWX reads it as a job artifact
+            result["ansible_stats"] = {"data": {"gateway_sync": facts["gateway_sync_artifact"]}, "per_host": False, "aggregate": False}
+        result.update(changed=False, ansible_facts=facts)
         return result

@@ -49,6 +49,14 @@ options:
     description: List the endpoints a node does not trust in RV(ansible_facts.gateway_sync_report.failures).
     type: bool
     default: false
+  artifact:
+    description:
+      - Also work out the job artifact for AWX workflows (RV(ansible_facts.gateway_sync_artifact); its schema is in the
+        role's documentation) and publish it as M(ansible.builtin.set_stats) would, as C(gateway_sync), not per host,
+        not aggregated. Under C(serial), it includes the artifacts of the play's earlier batches.
+      - It carries no password and no certificate.
+    type: bool
+    default: false
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -97,6 +105,10 @@ ansible_facts:
     gateway_sync_summary:
       description: The summary, as C(gateway_sync_report.summary).
       type: dict
+    gateway_sync_artifact:
+      description: With O(artifact), the job artifact (also published with the play's stats as C(gateway_sync)).
+      type: dict
+      returned: with O(artifact)
     gateway_sync_report:
       description: Everything compared.
       type: dict
