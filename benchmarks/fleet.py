@@ -79,7 +79,7 @@ def _count_from_events(events: list, hosts) -> tuple:
         host = event["host"]
         if event.get("delegated_to") and event["delegated_to"] in modules:
             host = event["delegated_to"]
-        modules[host] += event["items"] or 1
+        modules[host] += event["items"] or event.get("modules") or 1
         if event["task"] not in names:
             names.append(event["task"])
     return modules, changed, names

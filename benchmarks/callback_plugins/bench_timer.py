@@ -85,10 +85,13 @@ class CallbackModule(CallbackBase):
         delegated = (data.get("_ansible_delegated_vars") or {}).get("ansible_host")
         # a loop's results, not a module's own "results" list (endpoint_certificate, gateway_trust return one)
         looped = bool(result._task.loop) and isinstance(data.get("results"), list)  # pylint: disable=protected-access
+        # apim.certificates.gateway_sync_node runs ssl_profile (its result under ssl_profile) before gateway_trust
+        node_step = result._task.action.endswith("gateway_sync_node")  # pylint: disable=protected-access
+        modules = 2 if node_step and isinstance(data.get("ssl_profile"), dict) else None
         self._emit(
             event=event, status=status, host=result._host.get_name(), delegated_to=delegated,  # pylint: disable=protected-access
             changed=bool(data.get("changed")), skipped=bool(data.get("skipped")), looped=looped,
-            items=len(data["results"]) if looped else None,
+            items=len(data["results"]) if looped else None, modules=modules,
             **self._task(result._task),  # pylint: disable=protected-access
         )
 

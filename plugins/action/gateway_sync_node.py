@@ -71,6 +71,7 @@ class ActionModule(ActionBase):
             for key in _MERGED:
                 merged[key].extend(profile.pop(key, None) or [])
             diffs.extend(_diffs(profile))
+            profile.pop("diff", None)  # shown once, in the node's result
             changed = bool(profile.get("changed"))
             if profile.get("failed"):
                 result.update(failed=True, changed=changed, ssl_profile=profile,

@@ -25,7 +25,8 @@ ROLE_VARS = {
     "gateway_sync_ssl_profile": {"interval": 60000},
 }
 # One task per node: the SSL profiles (its result under ssl_profile), then the trusted certificates.
-CONVERGE_TASK = "apim.certificates.gateway_sync : Converge the node (SSL profiles if asked for, trusted certificates in the live and persistent truststores, reload)"
+CONVERGE_TASK = ("apim.certificates.gateway_sync : Converge the node "
+                 "(SSL profiles if asked for, trusted certificates in the live and persistent truststores, reload)")
 
 
 def _stores_changed(result: dict) -> bool:
