@@ -178,3 +178,35 @@ def test_one_module_run_per_node_whatever_the_run_and_stock_duplicates_are_not_d
     profiles = _play(tmp_path, nodes, dict(role_vars, gateway_sync_ssl_profile={"interval": 60000}), host_vars=host_vars)
     assert profiles.returncode == 0, profiles.stdout
     assert _module_runs(logs) == {name: ["gateway_trust", "ssl_profile"] for name in nodes}, "with SSL profiles"
+
+
+NODE_TASK = "Converge the node (SSL profiles if asked for, trusted certificates in the live and persistent truststores, reload)"
+
+
+def test_one_task_per_node_runs_ssl_profiles_first_shows_both_diffs_and_stops_when_they_fail(tmp_path):
+    nodes = _nodes(tmp_path, 2)
+    role_vars = {"gateway_sync_certificates": [{"alias": "orders", "certificate": pem(GOOD)}],
+                 "gateway_sync_ssl_profile": {"interval": 60000}}
+    before = _checksums(nodes)
+
+    audit = _play(tmp_path, nodes, role_vars, "--check", "--diff")
+    assert audit.returncode == 0, audit.stdout
+    assert _checksums(nodes) == before
+    task = audit.stdout.split(f"TASK [apim.certificates.gateway_sync : {NODE_TASK}]", 1)[1].split("TASK [", 1)[0]
+    for name, node in nodes.items():  # in the one task: the deployment.toml diff, then the truststores' diff
+        toml = task.index(f"+++ after: {node['home']}/repository/conf/deployment.toml")
+        assert task.index("+interval = 60000", toml) < task.index(f'+    "{node["live"]}": {{', toml), task
+
+    # The SSL profiles come first: when they fail, the task fails, says which step, and no store is touched.
+    wrong = dict(role_vars, gateway_sync_ssl_profile={"truststore": {"password": "Not-the-store-pw-1"}, "validate_stores": True})
+    failed = _play(tmp_path, nodes, wrong)
+    assert failed.returncode != 0
+    assert {n: r["failed"] for n, r in _recap(failed.stdout).items()} == {"gw1": 1, "gw2": 1}, failed.stdout
+    assert "SSL profiles (gateway_sync_ssl_profile): " in failed.stdout, failed.stdout
+    assert "Not-the-store-pw-1" not in failed.stdout + failed.stderr
+    assert _checksums(nodes) == before
+
+    # Survey text the role cannot read: a clear error naming the variable, nothing touched.
+    bad = _play(tmp_path, nodes, dict(role_vars, gateway_sync_ssl_profile="interval: [60000"))
+    assert bad.returncode != 0 and "gateway_sync_ssl_profile: the text is not valid YAML or JSON" in bad.stdout, bad.stdout
+    assert _checksums(nodes) == before
