@@ -340,6 +340,8 @@ sslprofiles_backup_file:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+# First: the collection's other module_utils are then compiled once, not twice, from the AnsiballZ zip (_zipload).
+from ansible_collections.apim.certificates.plugins.module_utils import _zipload  # noqa: F401  # pylint: disable=unused-import
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils._errors import ApimCertificatesError
 from ansible_collections.apim.certificates.plugins.module_utils._module import exit_json, fail_json
