@@ -130,7 +130,11 @@ def test_an_endpoint_spelled_in_another_case_is_served_by_the_star_profile(tmp_p
     ts.converge_truststore(store, PW, [ts.DesiredCertificate("other", "present", make_cert("other.test")[0])], create=True)
     profile = {"servers": f"localhost:{port}", "truststore": {"location": store, "type": "JKS", "password": PW},
                "keystore": {"location": jks_keystore(str(tmp_path / "client.jks"), "client", PW), "type": "JKS", "password": PW}}
+    before = gateway.reload_attempts()
     assert run_module(tmp_path, SSL, {"apim_home": node["home"], "custom_profiles": [profile]}).changed
+    # The custom profile is live first: else the reload it causes can come after the count below is taken and before
+    # the certificate is written, and the wait below would return on it
+    assert gateway.wait_for_reload(before)["ok"]
     url = f"https://LOCALHOST:{port}/orders"  # the gateway serves this key with the * profile
     before = gateway.reload_attempts()
     added = run_module(tmp_path, EC, {"apim_home": node["home"], "alias": "orders", "endpoint": url, "certificate": pem(cert)})
