@@ -43,3 +43,12 @@ attributes:
     description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
     support: full
 """
+
+    # Modules implemented as an action plugin (with one of the above, or their own check_mode and diff_mode).
+    ACTION = r"""
+options: {}
+attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+"""

@@ -22,6 +22,9 @@ description:
   - Meant for the role. Outside it, use M(apim.certificates.gateway_trust) and M(apim.certificates.ssl_profile).
 author:
   - apim.certificates maintainers (@apim-certificates)
+extends_documentation_fragment:
+  - apim.certificates.attributes
+  - apim.certificates.attributes.action
 options:
   variables:
     description:
@@ -49,23 +52,6 @@ options:
       - The Python to run the modules with. Defaults to C(gateway_sync_python), else the node's interpreter as the
         inventory or the configuration gives it.
     type: str
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-    details:
-      - Both modules predict what a real run would do.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
-    details:
-      - The diffs of both modules, SSL profiles first.
-  idempotent:
-    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
-    support: full
-  action:
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
-    support: full
 seealso:
   - module: apim.certificates.gateway_trust
   - module: apim.certificates.ssl_profile

@@ -22,6 +22,8 @@ description:
   - Runs no module on the nodes.
 author:
   - apim.certificates maintainers (@apim-certificates)
+extends_documentation_fragment:
+  - apim.certificates.attributes.action
 options:
   hosts:
     description: The inventory hostnames to compare. Defaults to C(ansible_play_batch) (the current batch under C(serial)).
@@ -68,9 +70,6 @@ attributes:
     support: none
   idempotent:
     description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
-    support: full
-  action:
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
     support: full
   run_once:
     description: Whether it runs once for the play. Use C(run_once); the facts then reach every host.
