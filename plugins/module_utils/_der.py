@@ -149,9 +149,10 @@ def _string(tag: int, raw: bytes) -> str:
     raise Unsure("attribute value type")
 
 
-def name_string(data: bytes, start: int, end: int) -> str:
-    """A Name (RDNSequence content) as RFC 4514: last RDN first, one attribute per RDN."""
-    rdns = []
+def _attributes(data: bytes, start: int, end: int) -> list:
+    """(dotted OID, value) of each attribute of a Name (RDNSequence content), in the order of the DER: single-valued
+    RDNs of the string types _string() reads, within cryptography's length limits; else Unsure."""
+    found = []
     for tag, set_start, set_end in children(data, start, end):
         attributes = children(data, set_start, set_end)
         if tag != 0x31 or len(attributes) != 1 or attributes[0][0] != 0x30:
@@ -164,8 +165,14 @@ def name_string(data: bytes, start: int, end: int) -> str:
         limits = _LENGTH_LIMITS.get(dotted)
         if limits and not limits[0] <= len(value.encode("utf-8")) <= limits[1]:
             raise Unsure("attribute length")
-        rdns.append(f"{NAME_SHORT_FORMS.get(dotted, dotted)}={_escape(value)}")
-    return ",".join(reversed(rdns))
+        found.append((dotted, value))
+    return found
+
+
+def name_string(data: bytes, start: int, end: int) -> str:
+    """A Name (RDNSequence content) as RFC 4514: last RDN first, one attribute per RDN."""
+    return ",".join(f"{NAME_SHORT_FORMS.get(dotted, dotted)}={_escape(value)}"
+                    for dotted, value in reversed(_attributes(data, start, end)))
 
 
 def _time(tag: int, raw: bytes) -> datetime.datetime:
@@ -264,9 +271,10 @@ def _check_extension(dotted: str, data: bytes, start: int, end: int) -> None:
         raise Unsure("extension")
 
 
-def _extensions(data: bytes, start: int, end: int) -> None:
+def _extensions(data: bytes, start: int, end: int) -> dict:
+    """dotted OID -> (start, end) of each extension's value, once each is checked."""
+    seen = {}
     _tag, seq_start, seq_end = _only(data, start, end, 0x30)
-    seen = set()
     extensions = children(data, seq_start, seq_end)
     if not extensions:
         raise Unsure("empty extensions")
@@ -279,8 +287,9 @@ def _extensions(data: bytes, start: int, end: int) -> None:
         dotted = oid(data[fields[0][1]:fields[0][2]])
         if dotted in seen:
             raise Unsure("duplicate extension")
-        seen.add(dotted)
+        seen[dotted] = (fields[-1][1], fields[-1][2])
         _check_extension(dotted, data, fields[-1][1], fields[-1][2])
+    return seen
 
 
 def summarize_certificate(der: bytes) -> tuple | None:
@@ -290,7 +299,7 @@ def summarize_certificate(der: bytes) -> tuple | None:
     certificate at all. Subject and issuer are RFC 4514 strings; the times are aware UTC datetimes.
     """
     try:
-        return _summarize(der)
+        return _read(der)[:4]
     except (Unsure, IndexError):
         return None
 
@@ -304,35 +313,22 @@ def host_facts(der: bytes) -> tuple | None:
     (Synapse's first in RFC 2253 order), or None.
     """
     try:
-        _subject, _issuer, not_before, not_after, (subject, extensions) = _read(der)
-        common_name = None
-        for _set, set_start, set_end in children(der, subject[1], subject[2]):
-            attribute = children(der, set_start, set_end)[0]
-            kind, value = children(der, attribute[1], attribute[2])
-            if oid(der[kind[1]:kind[2]]) == "2.5.4.3":
-                common_name = _string(value[0], der[value[1]:value[2]])
+        _subject, _issuer, not_before, not_after, subject, extensions = _read(der)
+        names = [value for dotted, value in _attributes(der, subject[1], subject[2]) if dotted == "2.5.4.3"]
         dns_names, addresses = None, []
-        for _tag, ext_start, ext_end in children(der, *_only(der, extensions[1], extensions[2], 0x30)[1:]) if extensions else ():
-            fields = children(der, ext_start, ext_end)
-            if oid(der[fields[0][1]:fields[0][2]]) != "2.5.29.17":
-                continue
-            _seq, names_start, names_end = _only(der, fields[-1][1], fields[-1][2], 0x30)
-            dns_names = []
-            for name_tag, n_start, n_end in children(der, names_start, names_end):
-                if name_tag == 0x82:
-                    dns_names.append(der[n_start:n_end].decode("ascii"))
-                elif name_tag == 0x87:
-                    addresses.append(der[n_start:n_end])
-        return not_before, not_after, dns_names, addresses, common_name
-    except (Unsure, IndexError, ValueError):
+        if "2.5.29.17" in extensions:  # its names were checked by _check_extension: printable ASCII, 4/16-byte IPs
+            _seq, names_start, names_end = _only(der, *extensions["2.5.29.17"], 0x30)
+            general_names = children(der, names_start, names_end)
+            dns_names = [der[s:e].decode("ascii") for tag, s, e in general_names if tag == 0x82]
+            addresses = [der[s:e] for tag, s, e in general_names if tag == 0x87]
+        return not_before, not_after, dns_names, addresses, names[-1] if names else None
+    except (Unsure, IndexError):
         return None
 
 
-def _summarize(der: bytes) -> tuple:
-    return _read(der)[:4]
-
-
 def _read(der: bytes) -> tuple:
+    """(subject, issuer, not_before, not_after, subject's (tag, start, end), {extension OID: value span}); Unsure for
+    anything this reader does not fully understand."""
     tag, start, end = tlv(der, 0, len(der))
     if tag != 0x30 or end != len(der):
         raise Unsure("not one SEQUENCE")
@@ -372,9 +368,10 @@ def _read(der: bytes) -> tuple:
             der[key_algorithm[1] - 2:key_algorithm[2]] not in _KEY_ALGORITHMS:
         raise Unsure("public key algorithm")
     rest = fields[6:]
+    extensions = {}
     if rest:
         if len(rest) != 1 or rest[0][0] != 0xA3 or version != 2:
             raise Unsure("unique identifiers or misplaced extensions")
-        _extensions(der, rest[0][1], rest[0][2])
+        extensions = _extensions(der, rest[0][1], rest[0][2])
     return (name_string(der, subject[1], subject[2]), name_string(der, issuer[1], issuer[2]), not_before, not_after,
-            (subject, rest[0] if rest else None))
+            subject, extensions)

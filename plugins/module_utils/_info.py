@@ -62,12 +62,12 @@ def _raw_names(der: bytes):
         return None
 
 
-def _anchors(store, chain=None) -> dict:
-    """alias -> certificate, for every entry; with chain, only the entries that can anchor it (a certificate of the
-    chain itself, or one whose subject is the issuer of one, compared as DER), so a check parses a few, not all."""
+def _anchors(store, ders=None) -> dict:
+    """alias -> certificate, for every entry; with ders (the presented chain), only the entries that can anchor it (a
+    certificate of the chain itself, or one whose subject is the issuer of one, compared as DER), so a check parses a
+    few, not all."""
     wanted = None
-    if chain is not None:
-        ders = [certs.certificate_der(c) for c in chain]
+    if ders is not None:
         issuers = {names[0] for names in map(_raw_names, ders) if names is not None}
         wanted = set(ders), issuers
     anchors = {}
@@ -110,7 +110,7 @@ def trust_checks(endpoints: list, store_for, verifier: str, timeout: float) -> l
         except ApimCertificatesError as exc:
             verdict.update(trusted=False, reason=str(exc), anchor=None)
         else:
-            verdict.update(check_trust(chain, _anchors(store, chain), host, verifier))
+            verdict.update(check_trust(chain, _anchors(store, ders), host, verifier))
             if not verdict["trusted"] and verdict["anchor"] is None:
                 # no anchor among the byte-for-byte candidates: compare names as cryptography does, with every entry
                 verdict.update(check_trust(chain, _anchors(store), host, verifier))

@@ -69,7 +69,7 @@ class _Finder:
 
 
 def _install() -> None:
-    loader = getattr(globals().get("__spec__"), "loader", None)
+    loader = getattr(__spec__, "loader", None)
     package = sys.modules.get(_PACKAGE)
     directories = list(getattr(package, "__path__", None) or [])
     if not isinstance(loader, zipimport.zipimporter) or len(directories) != 1:
