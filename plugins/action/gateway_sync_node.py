@@ -17,8 +17,17 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.apim.certificates.plugins.plugin_utils import _survey
 
-# gateway_sync_ssl_profile keys -> apim.certificates.ssl_profile options (the rest of its options come from the role)
-SSL_PROFILE_KEYS = ("interval", "keystore", "truststore", "custom_profiles", "exclusive", "live", "validate_stores")
+# apim.certificates.gateway_trust option -> the role variable it comes from (a variable not given: the module's default)
+TRUST_OPTIONS = {
+    "certificates": "gateway_sync_certificates",
+    "remove_aliases": "gateway_sync_remove_aliases",
+    "prune": "gateway_sync_prune",
+    "protected_aliases": "gateway_sync_protected_aliases",
+    "stock_alias_pattern": "gateway_sync_stock_alias_pattern",
+    "timeout": "gateway_sync_endpoint_timeout",
+    "backup": "gateway_sync_backup",
+    "expiring_within_days": "gateway_sync_expiry_warn_days",
+}
 # keys of a module result that are merged rather than nested
 _MERGED = ("warnings", "deprecations")
 
@@ -63,8 +72,11 @@ class ActionModule(ActionBase):
         diffs, merged, changed = [], {key: [] for key in _MERGED}, False
         profile = None
         if profile_request:
-            profile_args = {key: profile_request[key] for key in SSL_PROFILE_KEYS if profile_request.get(key) is not None}
-            profile_args.update(apim_home=args["apim_home"], backup=values["gateway_sync_backup"])
+            # gateway_sync_ssl_profile holds ssl_profile's own options, passed as given (the module refuses, by name,
+            # one it does not know); the node's API-M home, and gateway_sync_backup unless the dict says otherwise
+            profile_args = dict(profile_request, apim_home=args["apim_home"])
+            if "backup" not in profile_args and values.get("gateway_sync_backup") is not None:
+                profile_args["backup"] = values["gateway_sync_backup"]
             profile = self._execute_module(module_name="apim.certificates.ssl_profile", module_args=profile_args,
                                            task_vars=module_vars)
             profile.pop("invocation", None)  # the module's own (passwords masked); not repeated in the node's result
@@ -78,20 +90,9 @@ class ActionModule(ActionBase):
                               msg=f"SSL profiles (gateway_sync_ssl_profile): {profile.get('msg', 'the ssl_profile module failed')}")
                 return self._finish(result, merged, diffs)
 
-        trust_args = {
-            "apim_home": args["apim_home"],
-            "certificates": certificates or [],
-            "remove_aliases": values.get("gateway_sync_remove_aliases") or [],
-            "prune": values.get("gateway_sync_prune", False),
-            "protected_aliases": values.get("gateway_sync_protected_aliases") or [],
-            "strict_alias": not primary,
-            "allow_expired": primary,
-            "timeout": values.get("gateway_sync_endpoint_timeout", 10),
-            "backup": values.get("gateway_sync_backup", False),
-            "expiring_within_days": values.get("gateway_sync_expiry_warn_days", 30),
-        }
-        if values.get("gateway_sync_stock_alias_pattern"):
-            trust_args["stock_alias_pattern"] = values["gateway_sync_stock_alias_pattern"]
+        trust_args = {option: values[name] for option, name in TRUST_OPTIONS.items() if values.get(name) is not None}
+        trust_args.update(apim_home=args["apim_home"], certificates=certificates or [], strict_alias=not primary,
+                          allow_expired=primary)
         if args.get("password"):
             trust_args["password"] = args["password"]
         trust = self._execute_module(module_name="apim.certificates.gateway_trust", module_args=trust_args,

@@ -206,6 +206,11 @@ def test_one_task_per_node_runs_ssl_profiles_first_shows_both_diffs_and_stops_wh
     assert "Not-the-store-pw-1" not in failed.stdout + failed.stderr
     assert _checksums(nodes) == before
 
+    # A key of gateway_sync_ssl_profile that ssl_profile does not have is refused by name, not dropped.
+    typo = _play(tmp_path, nodes, dict(role_vars, gateway_sync_ssl_profile={"intervall": 60000}))
+    assert typo.returncode != 0 and "intervall" in typo.stdout, typo.stdout
+    assert _checksums(nodes) == before
+
     # Survey text the role cannot read: a clear error naming the variable, nothing touched.
     bad = _play(tmp_path, nodes, dict(role_vars, gateway_sync_ssl_profile="interval: [60000"))
     assert bad.returncode != 0 and "gateway_sync_ssl_profile: the text is not valid YAML or JSON" in bad.stdout, bad.stdout
