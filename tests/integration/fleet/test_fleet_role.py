@@ -116,3 +116,32 @@ def test_install_requirements_never_pips_into_the_system_python(fleet, nodes, tm
         shutil.rmtree(venv, ignore_errors=True)
     assert subprocess.run(["/usr/bin/python3", "-m", "pip", "freeze", "--all"], capture_output=True, text=True,
                           check=False).stdout == system_before, "the system Python's packages changed"
+
+
+def test_trust_checks_over_ssh_on_every_interpreter_and_check_predicts_the_failure(fleet, nodes, tmp_path):
+    """Each node checks the declared endpoints itself: a pinned endpoint whose certificate the store then holds is
+    trusted (decided from the DER), one that presents another certificate than the one declared for it is not
+    (cryptography's path building, on the oldest cryptography too). With gateway_sync_fail_on_untrusted both --check
+    and the real run fail, naming the endpoint, with the same verdicts."""
+    from ansible_collections.apim.certificates.tests.support.servers import https_server  # pylint: disable=import-outside-toplevel
+
+    backend, backend_key = make_cert("localhost", sans=["localhost"])
+    served, served_key = make_cert("localhost", sans=["localhost"])
+    declared, _declared_key = make_cert("localhost", sans=["localhost"])
+    with https_server(backend, backend_key) as good_port, https_server(served, served_key) as bad_port:
+        good, bad = f"https://localhost:{good_port}/orders", f"https://localhost:{bad_port}/billing"
+        role_vars = {"gateway_sync_certificates": [
+            {"alias": "pinned-backend", "endpoint": good, "fingerprint": sha256(backend)},
+            {"alias": "billing-declared", "endpoint": bad, "certificate": pem(declared)},  # not what it presents
+        ], "gateway_sync_fail_on_untrusted": True}
+        runs = {check: run_play(fleet, tmp_path, become=True, become_user="service", check=check,
+                                roles=[{"role": "apim.certificates.gateway_sync", "vars": role_vars}])
+                for check in (True, False)}
+    for check, run in runs.items():
+        assert run.rc != 0 and "Not trusted" in run.output and bad in run.output, run.output
+        verdicts = {host: {c["endpoint"]: (c["trusted"], c["anchor"]) for c in result["trust_checks"]}
+                    for host, result in run.task(CONVERGE_TASK).items()}
+        assert verdicts == {n: {good: (True, "pinned-backend"), bad: (False, None)} for n in nodes}, (check, verdicts)
+        for host, result in run.task(CONVERGE_TASK).items():
+            reason = next(c["reason"] for c in result["trust_checks"] if c["endpoint"] == bad)
+            assert "PKIX path building would fail" in reason, (check, host, reason)
