@@ -138,7 +138,8 @@ def test_the_role_reads_every_variable_through_the_filter():
 
 
 def test_the_form_kept_as_a_fact_has_no_ssl_profile_password():
-    """The role keeps gateway_sync_input(secrets=false) as a fact; facts show at -v and in AWX job events."""
+    """gateway_sync_input(secrets=false) is a form that may be kept as a fact (facts show at -v and in AWX job events).
+    The role itself keeps none since gateway_sync_node reads the variables in Python."""
     from ansible_collections.apim.certificates.plugins.filter.gateway_sync import gateway_sync_input  # pylint: disable=import-outside-toplevel
 
     profile = ("keystore: {file_name: wso2carbon.jks, password: Ks-Secret-1, key_password: Kp-Secret-2}\n"
