@@ -199,6 +199,8 @@ def test_one_task_per_node_runs_ssl_profiles_first_shows_both_diffs_and_stops_wh
 
     # The SSL profiles come first: when they fail, the task fails, says which step, and no store is touched.
     wrong = dict(role_vars, gateway_sync_ssl_profile={"truststore": {"password": "Not-the-store-pw-1"}, "validate_stores": True})
+    predicted = _play(tmp_path, nodes, wrong, "--check")
+    assert predicted.returncode != 0 and "SSL profiles (gateway_sync_ssl_profile): " in predicted.stdout, predicted.stdout
     failed = _play(tmp_path, nodes, wrong)
     assert failed.returncode != 0
     assert {n: r["failed"] for n, r in _recap(failed.stdout).items()} == {"gw1": 1, "gw2": 1}, failed.stdout
