@@ -23,6 +23,18 @@ class TruststoreError(ApimCertificatesError):
     """A truststore that cannot be read, verified or written."""
 
 
+class TruncatedStoreError(TruststoreError):
+    """A store whose data ends early: empty, or cut inside an entry or its integrity hash.
+
+    A running gateway rewrites its live store in place (truncate, then write), so a reader can meet one mid-write:
+    load_truststore reads again (bounded) before it reports this.
+    """
+
+
+class LostWriteError(ApimCertificatesError):
+    """A file this run wrote was rewritten by another process (a running gateway) and no longer holds the change."""
+
+
 class FileWriteError(ApimCertificatesError):
     """A file that could not be written safely; the original is left as it was."""
 

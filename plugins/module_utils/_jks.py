@@ -15,7 +15,7 @@ import hashlib
 import struct
 import time
 
-from ansible_collections.apim.certificates.plugins.module_utils._errors import TruststoreError
+from ansible_collections.apim.certificates.plugins.module_utils._errors import TruncatedStoreError, TruststoreError
 from ansible_collections.apim.certificates.plugins.module_utils._truststore_records import (
     PRIVATE_KEY,
     TRUSTED_CERT,
@@ -96,12 +96,14 @@ def parse_jks(data: bytes, password: str | None, store_type: str, what: str, pat
 
         return parse_with_pyjks(data, password, store_type, what, path)
     except struct.error:
-        raise TruststoreError(f"{what} is corrupt or truncated ({store_type}: the data ends inside an entry)") from None
+        raise TruncatedStoreError(f"{what} is corrupt or truncated ({store_type}: the data ends inside an entry)") from None
     except (TruststoreError, UnicodeError) as exc:
         raise TruststoreError(f"{what}: {exc}") from None
+    # Java reads the 20-byte hash that follows the entries and ignores anything after it (JavaKeyStore.engineLoad,
+    # JceKeyStore.engineLoad: dis.readFully(actual) on a 20-byte array), as keytool and pyjks do.
     digest = data[end:end + 20]
-    if len(data) - end != 20:
-        raise TruststoreError(f"{what} is corrupt or truncated ({store_type}: the integrity hash is missing or damaged)")
+    if len(digest) != 20:
+        raise TruncatedStoreError(f"{what} is corrupt or truncated ({store_type}: the integrity hash is missing or damaged)")
     if password is not None:
         expected = hashlib.sha1(password.encode("utf-16-be") + _WHITENING + data[:end]).digest()
         if expected != digest:

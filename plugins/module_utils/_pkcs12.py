@@ -15,7 +15,7 @@ from __future__ import annotations
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils import _der
 from ansible_collections.apim.certificates.plugins.module_utils._compat import MissingLibraryError, pkcs12_reader, pkcs12_writer
-from ansible_collections.apim.certificates.plugins.module_utils._errors import TruststoreError
+from ansible_collections.apim.certificates.plugins.module_utils._errors import TruncatedStoreError, TruststoreError
 from ansible_collections.apim.certificates.plugins.module_utils._truststore_records import (
     PRIVATE_KEY,
     SECRET_KEY,
@@ -94,6 +94,8 @@ def parse_pkcs12(data: bytes, password: str | None, what: str, path: str | None,
     """The entries of a PKCS12 store. open_only: the caller only needs to know that it opens with password
     (works on every cryptography; the result then has no entries when cryptography cannot list them)."""
     length = certs.der_element_length(data)
+    if length is not None and length > len(data):
+        raise TruncatedStoreError(f"{what} is corrupt or truncated (PKCS12: the data ends before its DER structure does)")
     if length is None or length != len(data):
         raise TruststoreError(f"{what} is corrupt or truncated (PKCS12: the DER structure does not span the file)")
     if password is not None and "\x00" in password:

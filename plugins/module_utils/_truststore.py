@@ -24,6 +24,8 @@ from ansible_collections.apim.certificates.plugins.module_utils._errors import (
     ApimCertificatesError,
     CertificateError,
     FileWriteError,
+    LostWriteError,
+    TruncatedStoreError,
     TruststoreError,
 )
 from ansible_collections.apim.certificates.plugins.module_utils._fileio import lock_directory, read_bytes, write_atomic, write_problem
@@ -66,7 +68,7 @@ def parse_truststore(data: bytes, password: str | None, store_type: str = "auto"
     what = describe(path, kind)
     declared = normalize_store_type(store_type)
     if not data:
-        raise TruststoreError(f"{what} is empty (0 bytes): not a JKS, JCEKS or PKCS12 store")
+        raise TruncatedStoreError(f"{what} is empty (0 bytes): not a JKS, JCEKS or PKCS12 store")
     found = detect_store_type(data)
     if found is None:
         raise TruststoreError(
@@ -86,15 +88,40 @@ def load_truststore(path: str, password: str | None, store_type: str = "auto", m
                     kind: str = "truststore", open_only: bool = False) -> Truststore:
     """Load the store at path. With missing_ok, a missing file is an empty store of store_type (JKS for auto)."""
     declared = normalize_store_type(store_type)
-    try:
-        data = read_bytes(path, kind)
-    except ApimCertificatesError as exc:
-        if missing_ok and "does not exist" in str(exc):
-            return Truststore(path, "JKS" if declared == "auto" else declared, {}, exists=False)
-        raise TruststoreError(str(exc)) from None
-    store = parse_truststore(data, password, declared, path, kind, open_only=open_only)
-    store.raw = data
-    return store
+    if missing_ok and not os.path.lexists(path):
+        return Truststore(path, "JKS" if declared == "auto" else declared, {}, exists=False)
+    waited, reads, previous, since = 0.0, 0, None, 0.0
+    for pause in TRUNCATED_READ_PAUSES + (None,):
+        try:
+            data = read_bytes(path, kind)
+        except ApimCertificatesError as exc:
+            raise TruststoreError(str(exc)) from None
+        reads += 1
+        try:
+            store = parse_truststore(data, password, declared, path, kind, open_only=open_only)
+        except TruncatedStoreError as exc:
+            # A running gateway rewrites its live store in place (new FileOutputStream, then KeyStore.store): a
+            # read can meet it half-written. Read again while the file is still changing, a bounded number of
+            # times; a file that stays the same for STEADY_AFTER seconds is truncated, not being written.
+            if data != previous:
+                previous, since = data, waited
+            if pause is None or waited - since >= STEADY_AFTER:
+                raise TruncatedStoreError(
+                    f"{exc} (read {reads} times over {waited:.2f} s; if a running gateway was writing it, run again; "
+                    "otherwise restore it from a backup)"
+                ) from None
+            time.sleep(pause)
+            waited += pause
+            continue
+        store.raw = data
+        return store
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+# Pauses between the reads of a store that comes out truncated (at most 1.5 s in all; a gateway's in-place write of a
+# store takes milliseconds), and how long it must stay the same to be called truncated rather than being written.
+TRUNCATED_READ_PAUSES = (0.05, 0.1, 0.2, 0.4, 0.75)
+STEADY_AFTER = 0.15
 
 
 def serialize_truststore(store: Truststore, password: str | None) -> bytes:
@@ -234,20 +261,20 @@ def converge_truststores(
             directories = sorted({os.path.dirname(os.path.realpath(t.path)) for t in targets})
             for directory in directories:
                 stack.enter_context(lock_directory(directory))
-        results, pending = [], []
-        for target in targets:
-            store = load_truststore(target.path, target.password, target.store_type, missing_ok=True)
-            if not store.exists and not create:
-                raise TruststoreError(f"{describe(target.path)} does not exist; set create to true to create it")
-            plan = plan_changes(store, target.desired, replace=replace, allow_expired=allow_expired)
-            result = ConvergeResult(target.path, store.store_type, plan, store, plan.changed,
-                                    created=not store.exists and plan.changed, role=target.role)
-            results.append(result)
-            if plan.changed:
-                pending.append((result, serialize_truststore(apply_plan(store, plan), target.password)))
+        for _attempt in range(PLAN_ATTEMPTS):
+            results, pending = _plan_targets(targets, replace=replace, allow_expired=allow_expired, create=create)
+            # Another process (a running gateway writing its live store in place) may have changed a store since
+            # it was read: plan again from what is there now rather than write over that change.
+            if check_mode or all(_unchanged_since_read(result) for result, _data, _target in pending):
+                break
+        else:
+            raise TruststoreError(
+                f"{', '.join(describe(r.path) for r, _d, _t in pending)} kept changing while this run planned its "
+                f"change ({PLAN_ATTEMPTS} attempts): another process is writing it; nothing was written, run again"
+            )
         # Every store this run would write must be writable by this account, checked before anything is written,
         # in check mode too: an audit must report the failure the real run would hit.
-        for result, _data in pending:
+        for result, _data, _target in pending:
             problem = write_problem(result.path, "truststore")
             if problem:
                 raise FileWriteError(problem)
@@ -255,7 +282,7 @@ def converge_truststores(
             return results
         written = []
         try:
-            for result, data in pending:
+            for result, data, _target in pending:
                 original = None if result.created else result.before.raw
                 result.backup_file = write_atomic(result.path, data, backup=backup and not result.created)
                 written.append((result, original))
@@ -263,7 +290,61 @@ def converge_truststores(
             for result, original in reversed(written):
                 _restore(result, original)
             raise
+        for result, data, target in pending:
+            _confirm_written(result, data, target, replace=replace, allow_expired=allow_expired)
     return results
+
+
+# How often converge_truststores plans again when a store changed under it between its read and its write.
+PLAN_ATTEMPTS = 3
+
+
+def _plan_targets(targets, *, replace: bool, allow_expired: bool, create: bool) -> tuple:
+    """(results, pending) for targets: every store loaded and planned; pending holds (result, new bytes, target)."""
+    results, pending = [], []
+    for target in targets:
+        store = load_truststore(target.path, target.password, target.store_type, missing_ok=True)
+        if not store.exists and not create:
+            raise TruststoreError(f"{describe(target.path)} does not exist; set create to true to create it")
+        plan = plan_changes(store, target.desired, replace=replace, allow_expired=allow_expired)
+        result = ConvergeResult(target.path, store.store_type, plan, store, plan.changed,
+                                created=not store.exists and plan.changed, role=target.role)
+        results.append(result)
+        if plan.changed:
+            pending.append((result, serialize_truststore(apply_plan(store, plan), target.password), target))
+    return results, pending
+
+
+def _unchanged_since_read(result) -> bool:
+    if not result.before.exists:
+        return not os.path.lexists(result.path)
+    try:
+        return read_bytes(result.path, "truststore") == result.before.raw
+    except ApimCertificatesError:
+        return False
+
+
+def _confirm_written(result, data: bytes, target, **plan_options) -> None:
+    """Read a store back after writing it: a running gateway that loaded it before our rename may have written its
+    own copy over ours (it rewrites the live store in place and does not share our lock). A store that no longer
+    holds the change is a failure, never "changed"; one rewritten with the change still in it is fine."""
+    try:
+        again = read_bytes(result.path, "truststore")
+    except ApimCertificatesError as exc:
+        raise LostWriteError(f"{describe(result.path)} was written, but cannot be read back: {exc}") from None
+    if again == data:
+        return
+    try:
+        store = load_truststore(result.path, target.password, target.store_type)
+        still = not plan_changes(store, target.desired, **plan_options).changed
+    except ApimCertificatesError:
+        still = False
+    if not still:
+        raise LostWriteError(
+            f"{describe(result.path)} was rewritten by another process right after this run wrote it, and no longer "
+            f"holds this run's change ({len(result.plan.changes)} change(s) lost): a running gateway rewrites its live "
+            "store when a Publisher or revision event reaches it. Nothing else was rolled back; run again"
+        )
 
 
 def _restore(result, original) -> None:

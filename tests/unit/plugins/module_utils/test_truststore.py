@@ -1,11 +1,18 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 
 import pytest
 
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
-from ansible_collections.apim.certificates.plugins.module_utils._errors import CertificateError, TruststoreError
+from ansible_collections.apim.certificates.plugins.module_utils._errors import (
+    CertificateError,
+    LostWriteError,
+    TruncatedStoreError,
+    TruststoreError,
+)
 from ansible_collections.apim.certificates.plugins.module_utils._facts import entry_facts
 from ansible_collections.apim.certificates.tests.support import FIXTURES
 from ansible_collections.apim.certificates.tests.support.pki import cryptography_has, der, expired_cert, make_cert, sha256
@@ -285,3 +292,112 @@ def test_truststores_need_no_pyjks(tmp_path):
     proc = subprocess.run([sys.executable, "-c", _WITHOUT_PYJKS, str(tmp_path), *keystores], capture_output=True, text=True,
                           check=False, env={**os.environ, "PYTHONPATH": COLLECTIONS}, timeout=120)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stdout + proc.stderr
+
+
+# --- the gateway's own writer: it rewrites the live store in place, without our lock (issue 22, item 6) ---------
+
+
+def _rewrite_in_place(path, data, chunk=512, pause=0.002):
+    """What a gateway's CertificateMgtUtils does: new FileOutputStream(path) (truncate), then KeyStore.store."""
+    with open(path, "r+b" if os.path.exists(path) else "wb") as handle:
+        handle.truncate(0)
+        for start in range(0, len(data), chunk):
+            handle.write(data[start:start + chunk])
+            handle.flush()
+            time.sleep(pause)
+
+
+@pytest.mark.parametrize("store_type", ts.STORE_TYPES)
+def test_a_read_that_meets_the_gateway_mid_write_reads_again(tmp_path, store_type):
+    path = _store_with(tmp_path, store_type, CERTS)
+    data = open(path, "rb").read()
+    stop = threading.Event()
+    writes = []
+
+    def gateway():  # ten in-place writes a second: far more often than Publisher events reach a gateway
+        while not stop.wait(0.1):
+            _rewrite_in_place(path, data, chunk=max(64, len(data) // 8))
+            writes.append(1)
+
+    writer = threading.Thread(target=gateway, daemon=True)
+    writer.start()
+    try:
+        for _ in range(60):
+            time.sleep(0.01)
+            assert ts.load_truststore(path, PASSWORD).fingerprints() == {f"alias{i}": sha256(c) for i, c in enumerate(CERTS)}
+    finally:
+        stop.set()
+        writer.join(10)
+    assert len(writes) > 5, "the writer did not really overlap the reads"
+
+
+def test_a_truncated_store_that_stays_truncated_is_named_after_a_short_wait(tmp_path):
+    path = _store_with(tmp_path, "JKS", CERTS)
+    data = open(path, "rb").read()
+    with open(path, "wb") as handle:
+        handle.write(data[:-7])
+    started = time.monotonic()
+    with pytest.raises(TruncatedStoreError, match=r"integrity hash is missing or damaged\) \(read 3 times over 0\.15 s"):
+        ts.load_truststore(path, PASSWORD)
+    assert time.monotonic() - started < 1.0
+
+
+def test_jks_bytes_after_the_integrity_hash_are_ignored_as_java_does(tmp_path):
+    path = _store_with(tmp_path, "JKS", CERTS[:2])
+    with open(path, "ab") as handle:
+        handle.write(b"\x00trailing bytes keytool ignores")
+    assert ts.load_truststore(path, PASSWORD).fingerprints() == {f"alias{i}": sha256(c) for i, c in enumerate(CERTS[:2])}
+
+
+def test_a_gateway_write_over_ours_is_a_failure_not_a_change(tmp_path, monkeypatch):
+    path = _store_with(tmp_path, "JKS", CERTS[:1])
+    old = open(path, "rb").read()
+    real_write = ts.write_atomic
+
+    def write_then_gateway(target, data, **kwargs):
+        backup = real_write(target, data, **kwargs)
+        _rewrite_in_place(target, old)  # a gateway that loaded the store before our rename stores its own copy
+        return backup
+
+    monkeypatch.setattr(ts, "write_atomic", write_then_gateway)
+    with pytest.raises(LostWriteError, match="was rewritten by another process right after this run wrote it"):
+        ts.converge_truststore(path, PASSWORD, [_present("new", CERTS[1])])
+    assert open(path, "rb").read() == old
+
+
+def test_a_gateway_write_that_keeps_our_change_is_not_a_failure(tmp_path, monkeypatch):
+    path = _store_with(tmp_path, "JKS", CERTS[:1])
+    real_write = ts.write_atomic
+
+    def write_then_gateway(target, data, **kwargs):
+        backup = real_write(target, data, **kwargs)
+        # the gateway loads our store, adds an API client certificate and stores it in place
+        store = ts.load_truststore(target, PASSWORD)
+        plan = ts.plan_changes(store, [_present("production_client_-1234", CERTS[2])], replace=True)
+        _rewrite_in_place(target, ts.serialize_truststore(ts.apply_plan(store, plan), PASSWORD))
+        return backup
+
+    monkeypatch.setattr(ts, "write_atomic", write_then_gateway)
+    result = ts.converge_truststore(path, PASSWORD, [_present("new", CERTS[1])])
+    assert result.changed
+    assert set(ts.load_truststore(path, PASSWORD).fingerprints()) == {"alias0", "new", "production_client_-1234"}
+
+
+def test_a_gateway_write_between_our_read_and_our_write_is_kept(tmp_path, monkeypatch):
+    path = _store_with(tmp_path, "JKS", CERTS[:1])
+    real_serialize = ts.serialize_truststore
+    calls = []
+
+    def serialize_while_gateway_writes(store, password):
+        data = real_serialize(store, password)
+        if not calls:  # the first plan: the gateway adds a client certificate before our rename
+            current = ts.load_truststore(path, PASSWORD)
+            plan = ts.plan_changes(current, [_present("production_client_-1234", CERTS[2])], replace=True)
+            _rewrite_in_place(path, real_serialize(ts.apply_plan(current, plan), PASSWORD))
+        calls.append(1)
+        return data
+
+    monkeypatch.setattr(ts, "serialize_truststore", serialize_while_gateway_writes)
+    ts.converge_truststore(path, PASSWORD, [_present("new", CERTS[1])])
+    assert len(calls) == 2, "the change was not planned again from the store the gateway wrote"
+    assert set(ts.load_truststore(path, PASSWORD).fingerprints()) == {"alias0", "new", "production_client_-1234"}
