@@ -131,12 +131,58 @@ def describe_der(der: bytes) -> CertificateInfo:
     summary = _der.summarize_certificate(der)
     if summary is not None:
         return CertificateInfo(der, *summary)
-    return CertificateInfo.from_x509(load_der_certificate(der), der)
+    described = java_judge(der)
+    try:
+        return CertificateInfo.from_x509(load_der_certificate(der), der)
+    except ValueError:
+        # Java reads it and cryptography does not (an x400Address name, an empty ExtendedKeyUsage, a BER length...):
+        # what Java accepts, the collection stores, described from the DER.
+        return CertificateInfo(der, *described)
+
+
+def java_judge(der: bytes) -> tuple:
+    """(subject, issuer, not_before, not_after) of a certificate Java's CertificateFactory accepts; JavaRefusal (a
+    ValueError) with Java's reason when it refuses it, ValueError when it is no certificate (see _java_x509)."""
+    from ansible_collections.apim.certificates.plugins.module_utils._java_x509 import judge  # pylint: disable=import-outside-toplevel
+
+    return judge(der)
+
+
+def java_refusal(der: bytes) -> str | None:
+    """Java's reason for refusing der, or None when Java accepts it. _der's strict certificates are accepted at once."""
+    if _der.summarize_certificate(der) is not None:
+        return None
+    from ansible_collections.apim.certificates.plugins.module_utils._java_x509 import JavaRefusal  # pylint: disable=import-outside-toplevel
+
+    try:
+        java_judge(der)
+    except JavaRefusal as exc:
+        return str(exc)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _java_checked_load(der: bytes):
+    """load_der_certificate, for a certificate Java accepts too (JavaRefusal otherwise)."""
+    if _der.summarize_certificate(der) is None:
+        java_judge(der)
+    return load_der_certificate(der)
 
 
 def load_der_certificate(der: bytes):
     """cryptography's Certificate for der. ValueError when cryptography does not read it as one."""
     x509 = _x509()
+    try:
+        return _load_der_certificate(x509, der)
+    except ValueError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - cryptography raises more than ValueError on some certificates
+        # (DuplicateExtension, UnsupportedGeneralNameType, InvalidVersion, ...): each is "cannot read it", named.
+        raise ValueError(f"{type(exc).__name__}: {exc}") from None
+
+
+def _load_der_certificate(x509, der: bytes):
     with warnings.catch_warnings():
         # Some real CA certificates have non-positive serials; a warning must not become a failure.
         warnings.simplefilter("ignore")
@@ -160,8 +206,8 @@ def _certificates_from_der(der: bytes, source: str, load, convert) -> list:
         raise CertificateError(f"{source}: not a certificate: {_first_bytes(der)}")
     try:
         return [load(der[:length])]
-    except ValueError:
-        pass
+    except ValueError as exc:
+        _raise_if_java_refuses(exc, source)
     try:
         certs = _pkcs7(der)
     except ValueError:
@@ -174,6 +220,18 @@ def _certificates_from_der(der: bytes, source: str, load, convert) -> list:
     if found:
         raise CertificateError(f"{source}: found {found}, not a certificate")
     raise CertificateError(f"{source}: not a certificate: DER data that is neither an X.509 certificate nor a PKCS#7 bundle")
+
+
+def _raise_if_java_refuses(exc: ValueError, source: str) -> None:
+    """A certificate Java's CertificateFactory refuses gets Java's reason: one such entry makes keytool and the
+    gateway refuse the whole store, so it is never stored."""
+    from ansible_collections.apim.certificates.plugins.module_utils._java_x509 import JavaRefusal  # pylint: disable=import-outside-toplevel
+
+    if isinstance(exc, JavaRefusal):
+        raise CertificateError(
+            f"{source}: Java cannot read this certificate ({exc}): keytool and the gateway would refuse every store "
+            "holding it, so it is not stored"
+        ) from None
 
 
 def _first_bytes(data: bytes) -> str:
@@ -191,7 +249,7 @@ def parse_certificates(data, source: str = "certificate") -> list:
 
     Raise CertificateError otherwise. source names the input in error messages, e.g. "certificate for alias 'backend'".
     """
-    return _parse(data, source, load_der_certificate, lambda cert: cert)
+    return _parse(data, source, _java_checked_load, lambda cert: cert)
 
 
 def read_certificates(data, source: str = "certificate") -> list:
@@ -226,7 +284,8 @@ def _parse(data, source: str, load, convert) -> list:
                         if length is None or length > len(der):
                             raise ValueError("truncated")
                         certs.append(load(der[:length]))
-                    except ValueError:
+                    except ValueError as exc:
+                        _raise_if_java_refuses(exc, f"{source}: PEM block '{label.decode()}' number {len(certs) + len(refused) + 1}")
                         raise CertificateError(
                             f"{source}: PEM block '{label.decode()}' number {len(certs) + len(refused) + 1} "
                             "is not a valid X.509 certificate (truncated or corrupt)"
@@ -266,6 +325,13 @@ def certificate_der(cert) -> bytes:
 
 def certificate_pem(cert) -> str:
     return cert.public_bytes(_serialization().Encoding.PEM).decode("ascii")
+
+
+def pem_of_der(der: bytes) -> str:
+    """PEM of a certificate's DER, as cryptography writes it (64-character lines), for any DER, read or not."""
+    body = base64.b64encode(der).decode("ascii")
+    lines = "\n".join(body[i:i + 64] for i in range(0, len(body), 64))
+    return f"-----BEGIN CERTIFICATE-----\n{lines}\n-----END CERTIFICATE-----\n"
 
 
 def colon_hex(digest: bytes) -> str:

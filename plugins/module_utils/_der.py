@@ -7,7 +7,7 @@
 summarize_certificate() reads what adding a certificate reports (subject, issuer, validity) from the certificates
 it fully understands: strict DER throughout, the usual RSA, EC and EdDSA algorithms, names of UTF8String,
 PrintableString or IA5String attributes, and only the extensions self-signed and private-CA backend certificates
-carry (key identifiers, basic constraints, key usage, extended key usage, DNS/IP/e-mail/URI alternative names).
+carry (key identifiers, basic constraints, key usage, extended key usage, DNS/IP/e-mail alternative names).
 For anything else it returns None and the caller asks cryptography, which then decides. It never accepts what
 cryptography refuses, and its subject and issuer strings are cryptography's rfc4514_string(): both are checked
 against cryptography in the unit tests, over real CA stores, generated certificates and mutated DER.
@@ -109,6 +109,9 @@ _KEY_ALGORITHMS = frozenset(
     + [_algorithm("1.2.840.10045.2.1", _encode_oid(c)) for c in ("1.2.840.10045.3.1.7", "1.3.132.0.34", "1.3.132.0.35")]
     + [_algorithm("1.3.101.112"), _algorithm("1.3.101.113")]
 )
+
+_KEY_RSA = _algorithm("1.2.840.113549.1.1.1", _NULL)
+_KEY_EDDSA = {_algorithm("1.3.101.112"): 32, _algorithm("1.3.101.113"): 57}
 
 # RFC 4514 short names, exactly those cryptography's rfc4514_string() uses (a unit test compares the two tables).
 NAME_SHORT_FORMS = {
@@ -265,8 +268,10 @@ def _check_extension(dotted: str, data: bytes, start: int, end: int) -> None:
             if name_tag == 0x87:
                 if len(value) not in (4, 16):
                     raise Unsure("IP address")
-            elif name_tag not in (0x81, 0x82, 0x86) or not value or not all(0x20 <= b < 0x7F for b in value):
-                raise Unsure("general name")
+            elif name_tag not in (0x81, 0x82) or not value or not all(0x20 <= b < 0x7F for b in value):
+                raise Unsure("general name")  # URIs too: Java's rules for them (java.net.URI) are _java_x509's
+            elif name_tag == 0x81 and value.split(b"@", 1)[-1] in (b"", b"."):
+                raise Unsure("e-mail name Java refuses")
     else:
         raise Unsure("extension")
 
@@ -326,6 +331,31 @@ def host_facts(der: bytes) -> tuple | None:
         return None
 
 
+_POINT_SIZES = {"1.2.840.10045.3.1.7": 65, "1.3.132.0.34": 97, "1.3.132.0.35": 133}
+
+
+def _check_key_bits(algorithm: bytes, key: bytes) -> None:
+    """The public key as Java's key factories take it (else Unsure, and _java_x509 decides): RSA SEQUENCE { n, e }
+    of 512 to 16384 bits with 3 <= e < n; an uncompressed EC point of the curve's size; EdDSA keys of 32 or 57 bytes."""
+    if algorithm == _KEY_RSA:
+        _tag, start, end = tlv(key, 0, len(key))
+        values = children(key, start, end)
+        if _tag != 0x30 or end != len(key) or len(values) != 2 or any(v[0] != 0x02 for v in values):
+            raise Unsure("RSA key")
+        modulus = _integer(key[values[0][1]:values[0][2]], positive=True)
+        exponent = _integer(key[values[1][1]:values[1][2]], positive=True)
+        if not 512 <= modulus.bit_length() <= 16384 or not 3 <= exponent < modulus or \
+                (modulus.bit_length() > 3072 and exponent.bit_length() > 64):
+            raise Unsure("RSA key size or exponent")
+    elif algorithm in _KEY_EDDSA:
+        if len(key) != _KEY_EDDSA[algorithm]:
+            raise Unsure("EdDSA key length")
+    else:  # EC: the curve's OID ends the algorithm identifier
+        curve = oid(algorithm[algorithm.rindex(b"\x06", 0, len(algorithm) - 2) + 2:])
+        if key[:1] != b"\x04" or len(key) != _POINT_SIZES.get(curve):
+            raise Unsure("EC point")
+
+
 def _read(der: bytes) -> tuple:
     """(subject, issuer, not_before, not_after, subject's (tag, start, end), {extension OID: value span}); Unsure for
     anything this reader does not fully understand."""
@@ -367,6 +397,9 @@ def _read(der: bytes) -> tuple:
     if key_algorithm[0] != 0x30 or key_algorithm[2] - key_algorithm[1] >= 0x80 or \
             der[key_algorithm[1] - 2:key_algorithm[2]] not in _KEY_ALGORITHMS:
         raise Unsure("public key algorithm")
+    _check_key_bits(der[key_algorithm[1] - 2:key_algorithm[2]], der[key_parts[1][1] + 1:key_parts[1][2]])
+    if subject[1] == subject[2] or issuer[1] == issuer[2]:
+        raise Unsure("empty subject or issuer")  # Java's rules for those: _java_x509
     rest = fields[6:]
     extensions = {}
     if rest:

@@ -22,7 +22,6 @@ except ImportError:  # pragma: no cover - the modules report the missing library
 
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils._compat import not_valid_after, not_valid_before
-from ansible_collections.apim.certificates.plugins.module_utils._errors import CertificateError
 
 
 def days_remaining(cert, now: datetime.datetime | None = None) -> int:
@@ -99,7 +98,7 @@ def public_key_facts(cert) -> dict:
     if isinstance(key, ed25519.Ed25519PublicKey):
         return {"type": "Ed25519", "size": 256}
     if isinstance(key, ed448.Ed448PublicKey):
-        return {"type": "Ed448", "size": 456}
+        return {"type": "Ed448", "size": 448}  # keytool: "448-bit Ed448 key"
     if isinstance(key, dsa.DSAPublicKey):
         return {"type": "DSA", "size": key.key_size}
     return {"type": type(key).__name__, "size": None}
@@ -147,15 +146,41 @@ def entry_facts(entry, now: datetime.datetime | None = None) -> dict:
     """One entry as truststore_info reports it."""
     facts = {"alias": entry.alias, "entry_type": entry.entry_type}
     if entry.certificate is None:
-        facts.update(dict.fromkeys((
-            "subject", "issuer", "serial_number", "not_before", "not_after", "status",
-            "days_remaining", "fingerprints", "subject_alt_names", "is_ca", "self_signed",
-            "signature_algorithm", "public_key",
-        )))
+        facts.update(dict.fromkeys(_CERTIFICATE_FACTS))
+        facts.update(java_error=None, unread_facts=None)
         return facts
+    der = entry.certificate
     try:
-        cert = certs.load_der_certificate(entry.certificate)
-    except ValueError:
-        raise CertificateError(f"alias '{entry.alias}' holds data that is not a valid X.509 certificate") from None
-    facts.update(certificate_facts(cert, now, der=entry.certificate))
+        cert = certs.load_der_certificate(der)
+    except ValueError as exc:
+        facts.update(_facts_without_cryptography(der, now, exc))
+        return facts
+    facts.update(certificate_facts(cert, now, der=der))
+    facts.update(java_error=certs.java_refusal(der), unread_facts=None)
+    return facts
+
+
+_CERTIFICATE_FACTS = (
+    "subject", "issuer", "serial_number", "not_before", "not_after", "status", "days_remaining", "fingerprints",
+    "subject_alt_names", "is_ca", "self_signed", "signature_algorithm", "public_key",
+)
+
+
+def _facts_without_cryptography(der: bytes, now, reason: ValueError) -> dict:
+    """The facts of a certificate cryptography cannot read: what Java reads of it (subject, issuer, validity), its
+    fingerprints, and why the rest is missing. A certificate Java refuses too is reported with Java's reason."""
+    facts = dict.fromkeys(_CERTIFICATE_FACTS)
+    facts["fingerprints"] = {"sha1": certs.colon_hex(hashlib.sha1(der).digest()),
+                             "sha256": certs.colon_hex(hashlib.sha256(der).digest())}
+    facts["unread_facts"] = f"cryptography cannot read this certificate ({reason})"
+    facts["java_error"] = None
+    try:
+        subject, issuer, not_before, not_after = certs.java_judge(der)
+    except ValueError as exc:
+        facts["java_error"] = str(exc)
+        return facts
+    facts.update(subject=subject, issuer=issuer, not_before=certs.iso_utc(not_before), not_after=certs.iso_utc(not_after),
+                 status=certs.status_between(not_before, not_after, now),
+                 days_remaining=((not_after - (now or datetime.datetime.now(datetime.timezone.utc))) // datetime.timedelta(days=1)),
+                 self_signed=subject == issuer)
     return facts

@@ -30,7 +30,7 @@ def store_report(store, *, aliases=None, expiring_within_days: int = 30, content
         if content:
             facts["pem"] = None
             if entry.certificate is not None:
-                facts["pem"] = certs.certificate_pem(certs.load_der_certificate(entry.certificate))
+                facts["pem"] = certs.pem_of_der(entry.certificate)
         entries.append(facts)
     by_fingerprint = {}
     for entry in store.entries.values():
@@ -46,6 +46,15 @@ def store_report(store, *, aliases=None, expiring_within_days: int = 30, content
         "missing": [a for a in (wanted or []) if a not in store.entries],
         "duplicates": [{"fingerprint": fp, "aliases": names} for fp, names in by_fingerprint.items() if len(names) > 1],
     }
+
+
+def java_warnings(report: dict) -> list:
+    """A warning for each entry Java cannot read: keytool and the gateway refuse the whole store while it is there."""
+    return [
+        f"{report['path']}: alias '{e['alias']}' holds a certificate Java cannot read ({e['java_error']}): keytool and "
+        "the gateway cannot load this store until it is removed (endpoint_certificate state=absent)"
+        for e in report["entries"] if e.get("java_error")
+    ]
 
 
 def _raw_names(der: bytes):
@@ -78,7 +87,10 @@ def _anchors(store, ders=None) -> dict:
             names = _raw_names(entry.certificate)
             if names is not None and names[1] not in wanted[1]:
                 continue
-        anchors[alias] = certs.load_der_certificate(entry.certificate)
+        try:
+            anchors[alias] = certs.load_der_certificate(entry.certificate)
+        except ValueError:
+            continue  # cryptography cannot read it (truststore_info reports it): it cannot anchor this check
     return anchors
 
 
@@ -128,6 +140,7 @@ def report(*, path=None, apim_home=None, password=None, store_type="auto", alias
         if not store.integrity_verified:
             warnings.append(f"no password given: the integrity of {path} was not verified")
         result = store_report(store, **options)
+        warnings.extend(java_warnings(result))
         verifier = normalize_verifier(hostname_verifier)
         result["trust_checks"] = trust_checks(list(verify_endpoints), lambda h, p: (store, None), verifier, timeout)
         return result, warnings
@@ -150,6 +163,7 @@ def report(*, path=None, apim_home=None, password=None, store_type="auto", alias
     stores, live_report = [], None
     for store, roles in loaded.values():
         item = store_report(store, **options)
+        warnings.extend(java_warnings(item))
         if store is live:
             live_report = dict(item)  # the top level reports the live store: reuse it, do not compute its facts again
         item["role"] = "+".join(roles)

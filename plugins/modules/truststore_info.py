@@ -310,6 +310,20 @@ entries:
       description: The certificate in PEM.
       type: str
       returned: when O(content=true)
+    java_error:
+      description:
+        - Null when Java's CertificateFactory reads the certificate. Otherwise Java's reason for refusing it: keytool
+          and the gateway then refuse the whole store, and the module warns. See docs/java-rules.md.
+      type: str
+      sample: Only named ECParameters supported
+    unread_facts:
+      description:
+        - Null when cryptography reads the whole certificate. Otherwise why it cannot (for example an x400Address
+          name, which Java reads). The subject, issuer, validity and fingerprints are then read from the DER as Java
+          reads them, and the facts that need cryptography (serial_number, subject_alt_names, is_ca,
+          signature_algorithm, public_key) are null.
+      type: str
+      sample: "cryptography cannot read this certificate (UnsupportedGeneralNameType: x400Address/EDIPartyName are not supported types)"
     public_key:
       description: The certificate's public key.
       type: dict

@@ -144,3 +144,31 @@ def java_tls_get(classdir: str, url: str, truststore: str, password: str, store_
         )
     finally:
         os.unlink(opts)
+
+
+JUDGE_SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "java", "CertJudge.java")
+
+
+def java_judge(ders: dict, workdir: str) -> dict:
+    """name -> (verdict, detail) from Java's CertificateFactory for each DER certificate (tests/support/java/CertJudge.java):
+    ("ACCEPT", SHA-256 of what a JKS store gives back) or ("REFUSE", Java's message). One JVM for all of them."""
+    classes = os.path.join(workdir, "judge-classes")
+    os.makedirs(classes, exist_ok=True)
+    subprocess.run(["javac", *(f"-J{flag}" for flag in FAST_JVM), "-d", classes, JUDGE_SOURCE],
+                   check=True, capture_output=True, timeout=300)
+    files = os.path.join(workdir, "judge-input")
+    os.makedirs(files, exist_ok=True)
+    paths = {}
+    for index, (name, der) in enumerate(ders.items()):
+        path = os.path.join(files, f"{index}.der")
+        with open(path, "wb") as handle:
+            handle.write(der)
+        paths[path] = name
+    proc = subprocess.run([JAVA, *FAST_JVM, "-cp", classes, "CertJudge"], input="\n".join(paths) + "\n",
+                          capture_output=True, text=True, timeout=600, check=True)
+    verdicts = {}
+    for line in proc.stdout.splitlines():
+        path, verdict, detail = line.split("\t", 2)
+        verdicts[paths[path]] = (verdict, detail)
+    assert len(verdicts) == len(ders), f"the judge answered for {len(verdicts)} of {len(ders)} certificates:\n{proc.stderr}"
+    return verdicts

@@ -236,7 +236,9 @@ def test_entry_facts_use_the_public_names(tmp_path):
     assert set(facts) == {
         "alias", "entry_type", "subject", "issuer", "serial_number", "not_before", "not_after", "status",
         "days_remaining", "fingerprints", "subject_alt_names", "is_ca", "self_signed", "signature_algorithm", "public_key",
+        "java_error", "unread_facts",
     }
+    assert facts["java_error"] is None and facts["unread_facts"] is None
     assert facts["fingerprints"]["sha256"] == sha256(CERTS[0])
     assert der(CERTS[0]) == store.entries["alias0"].certificate
 
