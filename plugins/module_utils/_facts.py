@@ -96,7 +96,7 @@ def public_key_facts(cert) -> dict:
     if isinstance(key, ec.EllipticCurvePublicKey):
         return {"type": "EC", "size": key.curve.key_size, "curve": key.curve.name}
     if isinstance(key, ed25519.Ed25519PublicKey):
-        return {"type": "Ed25519", "size": 256}
+        return {"type": "Ed25519", "size": 255}  # keytool: "255-bit Ed25519 key"
     if isinstance(key, ed448.Ed448PublicKey):
         return {"type": "Ed448", "size": 448}  # keytool: "448-bit Ed448 key"
     if isinstance(key, dsa.DSAPublicKey):

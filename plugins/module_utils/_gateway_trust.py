@@ -23,6 +23,7 @@ from ansible_collections.apim.certificates.plugins.module_utils._endpoint_certif
 from ansible_collections.apim.certificates.plugins.module_utils._errors import ApimCertificatesError
 from ansible_collections.apim.certificates.plugins.module_utils._gateway import resolve_gateway
 from ansible_collections.apim.certificates.plugins.module_utils._truststore import apply_plan, load_truststore
+from ansible_collections.apim.certificates.plugins.module_utils._truststore_records import normalize_alias
 
 DEFAULT_STOCK_PATTERN = r"\s\[jdk\]$"
 DEFAULT_PROTECTED = ("wso2carbon", "gateway_certificate_alias")
@@ -35,7 +36,7 @@ class StockAliases:
     __slots__ = ("names", "pattern")
 
     def __init__(self, protected=DEFAULT_PROTECTED, pattern: str = DEFAULT_STOCK_PATTERN):
-        self.names = {p.lower() for p in protected}
+        self.names = {normalize_alias(p) for p in protected}
         try:
             self.pattern = re.compile(pattern) if pattern else None
         except re.error as exc:
@@ -43,7 +44,7 @@ class StockAliases:
                                         r"give one such as '\s\[jdk\]$', or '' for none") from None
 
     def __call__(self, alias: str) -> bool:
-        return alias.lower() in self.names or bool(self.pattern and self.pattern.search(alias))
+        return normalize_alias(alias) in self.names or bool(self.pattern and self.pattern.search(alias))
 
 
 def is_stock(alias: str, protected=DEFAULT_PROTECTED, pattern: str = DEFAULT_STOCK_PATTERN) -> bool:
@@ -126,7 +127,7 @@ def _held_as_pinned(item: dict, config, stores: list):
         return None  # the normal path words the error
     if not config.profile_for(host, port).is_default:
         return None
-    held = [store.entries.get(str(item["alias"]).lower()) for store, _roles, _secret in stores]
+    held = [store.entries.get(normalize_alias(str(item["alias"]))) for store, _roles, _secret in stores]
     if any(entry is None or entry.sha256 != pinned for entry in held):
         return None
     return held[0].certificate
@@ -140,19 +141,19 @@ def _requests(certificates: list, remove_aliases: list, prune: bool, stores: lis
         if held is not None:
             item = dict(item, certificate=base64.b64encode(held).decode("ascii"))
         requests.append(CertificateRequest(source=f"certificates[{index}]", **item))
-    wanted = {str(r.alias).lower() for r in requests}
+    wanted = {normalize_alias(str(r.alias)) for r in requests}
     removals = []
     for alias in remove_aliases:
-        if alias.lower() not in wanted and alias.lower() not in {r.lower() for r in removals}:
+        if normalize_alias(alias) not in wanted and normalize_alias(alias) not in {normalize_alias(r) for r in removals}:
             removals.append(alias)
-    named = wanted | {a.lower() for a in removals}
+    named = wanted | {normalize_alias(a) for a in removals}
     held = {alias for store, _roles, _secret in stores for alias in store.entries}
     unmanaged = sorted(a for a in held if a not in named and chain_base(a) not in wanted and not stock(a))
     if prune:
         removals.extend(unmanaged)
         unmanaged = []
     requests += [CertificateRequest(alias=alias, state="absent", source=f"remove_aliases '{alias}'") for alias in removals]
-    requested = [{"alias": str(r.alias).lower(), "state": r.state} for r in requests]
+    requested = [{"alias": normalize_alias(str(r.alias)), "state": r.state} for r in requests]
     return requests, requested, unmanaged
 
 

@@ -111,8 +111,7 @@ def parse_jks(data: bytes, password: str | None, store_type: str, what: str, pat
     entries = {}
     for tag, alias, timestamp, payload in raw_entries:
         key = normalize_alias(alias)
-        if key in entries:
-            raise TruststoreError(f"{what} is corrupt: alias '{key}' appears twice")
+        # The same alias twice: Java's engineLoad puts both into its table, and the later one is what it keeps.
         if tag == 2:
             entries[key] = TruststoreEntry(key, TRUSTED_CERT, payload[1], timestamp)
         else:

@@ -38,8 +38,14 @@ def normalize_store_type(value: str | None) -> str:
 
 
 def normalize_alias(alias: str) -> str:
-    """Java treats aliases case-insensitively and JKS/JCEKS store them lower-case."""
-    return alias.lower()
+    """An alias as Java's keystores key it: alias.toLowerCase(Locale.ENGLISH) (JavaKeyStore.convertAlias, JceKeyStore,
+    PKCS12KeyStore). The one place aliases are case-folded. Not str.lower(): Java picks the final sigma by word
+    boundaries ("backend-Σ" is "backend-ς" in Java) and its Unicode is 13.0 (_java_lower)."""
+    if alias.isascii():
+        return alias.lower()
+    from ansible_collections.apim.certificates.plugins.module_utils._java_lower import java_lower  # pylint: disable=import-outside-toplevel
+
+    return java_lower(alias)
 
 
 class Record:

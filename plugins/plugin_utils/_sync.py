@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.apim.certificates.plugins.module_utils._truststore_records import normalize_alias
+
 DEFAULT_STOCK_PATTERN = r"\s\[jdk\]$"
 DEFAULT_PROTECTED = ("wso2carbon", "gateway_certificate_alias")
 
 
 def is_stock(alias: str, protected=DEFAULT_PROTECTED, pattern: str = DEFAULT_STOCK_PATTERN) -> bool:
     """Entries the product ships with (JDK CAs, WSO2's own): never pruned unless listed for removal."""
-    return alias.lower() in {p.lower() for p in protected} or bool(pattern and re.search(pattern, alias))
+    return normalize_alias(alias) in {normalize_alias(p) for p in protected} or bool(pattern and re.search(pattern, alias))
 
 
 def _store_fingerprints(state: dict) -> dict:
@@ -50,10 +52,10 @@ def desired_certificates(*, source: str, certificates: list, remove_aliases: lis
                 if item.get(key) not in (None, ""):
                     entry[key] = item[key]
             wanted.append(entry)
-    names = {w["alias"].lower() for w in wanted}
-    removals = [a for a in remove_aliases if a.lower() not in names]
+    names = {normalize_alias(w["alias"]) for w in wanted}
+    removals = [a for a in remove_aliases if normalize_alias(a) not in names]
     if prune:
-        kept = names | {a.lower() for a in removals}
+        kept = names | {normalize_alias(a) for a in removals}
         base_names = set(names)
         for role_fps in _store_fingerprints(node_state).values():
             for alias in role_fps:
@@ -68,7 +70,7 @@ def desired_certificates(*, source: str, certificates: list, remove_aliases: lis
 
 def unmanaged_aliases(node_state: dict, desired: list, protected=DEFAULT_PROTECTED, stock_pattern: str = DEFAULT_STOCK_PATTERN) -> list:
     """Aliases on the node that the source does not name (reported; removed only with prune)."""
-    names = {d["alias"].lower() for d in desired}
+    names = {normalize_alias(d["alias"]) for d in desired}
     found = set()
     for role_fps in _store_fingerprints(node_state).values():
         for alias in role_fps:
@@ -82,7 +84,7 @@ def drift_report(states: dict, desired: dict) -> dict:
 
     states: node -> truststore_info result; desired: node -> desired batch (from desired_certificates).
     """
-    aliases = sorted({d["alias"].lower() for batch in desired.values() for d in batch})
+    aliases = sorted({normalize_alias(d["alias"]) for batch in desired.values() for d in batch})
     report = {}
     drifted = False
     for alias in aliases:
@@ -92,7 +94,7 @@ def drift_report(states: dict, desired: dict) -> dict:
                 fingerprint = fps.get(alias) or "absent"
                 per_fp.setdefault(fingerprint, []).append(f"{node} ({role})")
         wants_absent = all(
-            any(d["alias"].lower() == alias and d.get("state") == "absent" for d in batch) for batch in desired.values()
+            any(normalize_alias(d["alias"]) == alias and d.get("state") == "absent" for d in batch) for batch in desired.values()
         )
         consistent = len(per_fp) == 1 and (("absent" in per_fp) == wants_absent)
         drifted = drifted or not consistent

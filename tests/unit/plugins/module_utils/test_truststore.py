@@ -403,3 +403,27 @@ def test_a_gateway_write_between_our_read_and_our_write_is_kept(tmp_path, monkey
     ts.converge_truststore(path, PASSWORD, [_present("new", CERTS[1])])
     assert len(calls) == 2, "the change was not planned again from the store the gateway wrote"
     assert set(ts.load_truststore(path, PASSWORD).fingerprints()) == {"alias0", "new", "production_client_-1234"}
+
+
+def _handmade_jks(entries, password):
+    """A JKS file written entry by entry (as a non-Java tool could): [(alias, der)], the alias bytes as given."""
+    import hashlib
+    import struct
+
+    body = b"\xfe\xed\xfe\xed" + struct.pack(">II", 2, len(entries))
+    for alias, cert_der in entries:
+        raw = alias.encode("utf-8")
+        body += struct.pack(">I", 2) + struct.pack(">H", len(raw)) + raw + struct.pack(">q", 0)
+        body += struct.pack(">H", 5) + b"X.509" + struct.pack(">I", len(cert_der)) + cert_der
+    return body + hashlib.sha1(password.encode("utf-16-be") + b"Mighty Aphrodite" + body).digest()
+
+
+def test_a_jks_with_one_alias_twice_is_read_as_java_reads_it_the_later_entry_wins(tmp_path):
+    path = tmp_path / "twice.jks"
+    path.write_bytes(_handmade_jks([("backend", der(CERTS[0])), ("other", der(CERTS[1])), ("backend", der(CERTS[2]))], PASSWORD))
+    store = ts.load_truststore(str(path), PASSWORD)
+    assert store.fingerprints() == {"backend": sha256(CERTS[2]), "other": sha256(CERTS[1])}
+    result = ts.converge_truststore(str(path), PASSWORD, [_present("new", CERTS[3])])
+    assert result.changed
+    assert ts.load_truststore(str(path), PASSWORD).fingerprints() == {
+        "backend": sha256(CERTS[2]), "other": sha256(CERTS[1]), "new": sha256(CERTS[3])}
