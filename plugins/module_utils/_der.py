@@ -408,3 +408,17 @@ def _read(der: bytes) -> tuple:
         extensions = _extensions(der, rest[0][1], rest[0][2])
     return (name_string(der, subject[1], subject[2]), name_string(der, issuer[1], issuer[2]), not_before, not_after,
             subject, extensions)
+
+
+def raw_names(der: bytes):
+    """(issuer, subject) of a certificate as their DER bytes, or None when the bytes cannot be walked."""
+    try:
+        _tag, start, end = tlv(der, 0, len(der), strict=False)
+        tbs = children(der, start, end, strict=False)[0]
+        fields = children(der, tbs[1], tbs[2], strict=False)
+        if fields[0][0] == 0xA0:  # [0] version
+            fields = fields[1:]
+        issuer, subject = fields[2], fields[4]
+        return der[issuer[1]:issuer[2]], der[subject[1]:subject[2]]
+    except (ValueError, IndexError):
+        return None

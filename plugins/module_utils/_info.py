@@ -45,30 +45,43 @@ def store_report(store, *, aliases=None, expiring_within_days: int = 30, content
         "expiring": [e["alias"] for e in entries if e["days_remaining"] is not None and e["days_remaining"] < expiring_within_days],
         "missing": [a for a in (wanted or []) if a not in store.entries],
         "duplicates": [{"fingerprint": fp, "aliases": names} for fp, names in by_fingerprint.items() if len(names) > 1],
+        "untrusted_certificates": [_untrusted(der) for der in store.untrusted],
     }
 
 
+def _untrusted(der: bytes) -> dict:
+    """A certificate a PKCS12 file holds that Java does not trust (no trusted-key-usage attribute, no key's chain)."""
+    try:
+        subject = certs.describe_der(der).subject
+    except ValueError:
+        subject = None
+    return {"subject": subject, "fingerprint": certs.sha256_fingerprint(der),
+            "reason": "a PKCS12 certificate bag without the trusted-key-usage attribute: Java keeps it out of the "
+                      "store's entries and does not trust it (keytool -list does not show it)"}
+
+
+def _password_warnings(store, password) -> list:
+    if store.store_type == "PKCS12" and password and any(not 0x20 <= ord(char) < 0x7F for char in password):
+        return [f"{store.path}: JDK 17 cannot open this PKCS12 store with its password, which has characters other than "
+                "printable ASCII (keytool: 'keystore password was incorrect'); the gateway cannot load it"]
+    return []
+
+
 def java_warnings(report: dict) -> list:
-    """A warning for each entry Java cannot read: keytool and the gateway refuse the whole store while it is there."""
-    return [
+    """A warning for each entry Java cannot read (keytool and the gateway refuse the whole store while it is there),
+    and for the certificates of a PKCS12 file that Java does not trust."""
+    warnings = [
         f"{report['path']}: alias '{e['alias']}' holds a certificate Java cannot read ({e['java_error']}): keytool and "
         "the gateway cannot load this store until it is removed (endpoint_certificate state=absent)"
         for e in report["entries"] if e.get("java_error")
     ]
-
-
-def _raw_names(der: bytes):
-    """(issuer, subject) of a certificate as their DER bytes, or None when the bytes cannot be walked."""
-    try:
-        _tag, start, end = _der.tlv(der, 0, len(der), strict=False)
-        tbs = _der.children(der, start, end, strict=False)[0]
-        fields = _der.children(der, tbs[1], tbs[2], strict=False)
-        if fields[0][0] == 0xA0:  # [0] version
-            fields = fields[1:]
-        issuer, subject = fields[2], fields[4]
-        return der[issuer[1]:issuer[2]], der[subject[1]:subject[2]]
-    except (ValueError, IndexError):
-        return None
+    if report["untrusted_certificates"]:
+        warnings.append(
+            f"{report['path']} holds {len(report['untrusted_certificates'])} certificate(s) Java does not trust (PKCS12 "
+            "certificate bags without the trusted-key-usage attribute, as `openssl pkcs12 -export -nokeys` writes them): "
+            "see untrusted_certificates; import them with keytool -importcert to trust them"
+        )
+    return warnings
 
 
 def _anchors(store, ders=None) -> dict:
@@ -77,14 +90,14 @@ def _anchors(store, ders=None) -> dict:
     few, not all."""
     wanted = None
     if ders is not None:
-        issuers = {names[0] for names in map(_raw_names, ders) if names is not None}
+        issuers = {names[0] for names in map(_der.raw_names, ders) if names is not None}
         wanted = set(ders), issuers
     anchors = {}
     for alias, entry in store.entries.items():
         if entry.certificate is None:
             continue
         if wanted is not None and entry.certificate not in wanted[0]:
-            names = _raw_names(entry.certificate)
+            names = _der.raw_names(entry.certificate)
             if names is not None and names[1] not in wanted[1]:
                 continue
         try:
@@ -140,7 +153,7 @@ def report(*, path=None, apim_home=None, password=None, store_type="auto", alias
         if not store.integrity_verified:
             warnings.append(f"no password given: the integrity of {path} was not verified")
         result = store_report(store, **options)
-        warnings.extend(java_warnings(result))
+        warnings.extend(java_warnings(result) + _password_warnings(store, password))
         verifier = normalize_verifier(hostname_verifier)
         result["trust_checks"] = trust_checks(list(verify_endpoints), lambda h, p: (store, None), verifier, timeout)
         return result, warnings
@@ -163,7 +176,7 @@ def report(*, path=None, apim_home=None, password=None, store_type="auto", alias
     stores, live_report = [], None
     for store, roles in loaded.values():
         item = store_report(store, **options)
-        warnings.extend(java_warnings(item))
+        warnings.extend(java_warnings(item) + _password_warnings(store, password))
         if store is live:
             live_report = dict(item)  # the top level reports the live store: reuse it, do not compute its facts again
         item["role"] = "+".join(roles)

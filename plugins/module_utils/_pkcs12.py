@@ -100,6 +100,19 @@ def parse_pkcs12(data: bytes, password: str | None, what: str, path: str | None,
         raise TruststoreError(f"{what} is corrupt or truncated (PKCS12: the DER structure does not span the file)")
     if password is not None and "\x00" in password:
         raise TruststoreError(f"{what}: wrong password (a PKCS12 password cannot contain a NUL character)")
+    if password is not None and not open_only:
+        from ansible_collections.apim.certificates.plugins.module_utils import _pkcs12_safes  # pylint: disable=import-outside-toplevel
+
+        try:
+            bags, _verified = _pkcs12_safes.read_bags(data, password)
+        except _pkcs12_safes.WrongPassword:
+            raise TruststoreError(f"{what}: wrong password (the PKCS12 MAC or encryption does not verify with it)") from None
+        except _pkcs12_safes.Unsupported:
+            pass  # cryptography's reader below
+        except (ValueError, IndexError):
+            raise TruststoreError(f"{what} is corrupt (not the PKCS12 structure)") from None
+        else:
+            return _store_from_bags(bags, path)
     secret = password.encode("utf-8") if password is not None else None
     try:
         pkcs12 = pkcs12_reader()
@@ -159,9 +172,83 @@ def parse_pkcs12(data: bytes, password: str | None, what: str, path: str | None,
     return Truststore(path, "PKCS12", entries, integrity_verified=True, has_secret_keys=has_secret, opaque=opaque)
 
 
+def _store_from_bags(bags: list, path: str | None) -> Truststore:
+    """The entries Java's PKCS12KeyStore makes of these bags (engineLoad, loadSafeContents): a certificate bag is a
+    trusted entry only with the trusted-key-usage attribute; a shrouded key bag is a key entry, its chain the
+    certificate with its localKeyId and then their issuers; a secret bag a secret key entry; an entry without a
+    friendly name is named by a counter ("1", "2", ...) shared by all of them, in bag order; the same alias twice
+    keeps the later entry. Certificate bags without the attribute are no entry: they are kept in `chain_only`."""
+    entries, chain_only, opaque, counter = {}, [], None, [0]
+    has_secret = False
+
+    def name_of(bag) -> str:
+        if bag.friendly_name is not None:
+            return normalize_alias(bag.friendly_name)
+        counter[0] += 1
+        return str(counter[0])
+
+    certificates = [bag for bag in bags if bag.kind == "cert" and bag.certificate is not None]
+    for bag in bags:
+        if bag.kind == "cert":
+            if bag.certificate is None:
+                opaque = opaque or "it holds a PKCS12 certificate bag that is not X.509"
+            elif bag.trusted:
+                alias = name_of(bag)
+                entries[alias] = TruststoreEntry(alias, TRUSTED_CERT, bag.certificate, None)
+            else:
+                chain_only.append(bag.certificate)
+        elif bag.kind == "shrouded_key":
+            alias = name_of(bag)
+            chain = _key_chain(bag, certificates)
+            entries[alias] = TruststoreEntry(alias, PRIVATE_KEY, chain[0][1] if chain else None, None, chain=tuple(chain))
+        elif bag.kind == "secret":
+            has_secret = True
+            alias = name_of(bag)
+            entries[alias] = TruststoreEntry(alias, SECRET_KEY, None, None)
+        else:
+            opaque = opaque or f"it holds a PKCS12 {bag.kind.replace('_', ' ')} bag this collection does not rewrite"
+    keyed = {der for entry in entries.values() for _type, der in entry.chain}
+    untrusted = [der for der in chain_only if der not in keyed]
+    return Truststore(path, "PKCS12", entries, integrity_verified=True, has_secret_keys=has_secret, opaque=opaque,
+                      untrusted=tuple(untrusted))
+
+
+def _key_chain(key_bag, certificates: list) -> list:
+    """[("X.509", DER)] of a key entry: the certificate with the key's localKeyId, then each one's issuer."""
+    leaf = next((bag.certificate for bag in certificates if key_bag.local_key_id is not None
+                 and bag.local_key_id == key_bag.local_key_id), None)
+    if leaf is None:
+        return []
+    raw_names = _der.raw_names
+    chain, seen = [leaf], {leaf}
+    while len(chain) < 10:
+        names = raw_names(chain[-1])
+        if names is None or names[0] == names[1]:
+            break
+        issuer = next((bag.certificate for bag in certificates if bag.certificate not in seen
+                       and (raw_names(bag.certificate) or (None, None))[1] == names[0]), None)
+        if issuer is None:
+            break
+        chain.append(issuer)
+        seen.add(issuer)
+    return [("X.509", der) for der in chain]
+
+
 def serialize_pkcs12(store: Truststore, password: str) -> bytes:
     if store.opaque:
         raise TruststoreError(f"{describe(store.path)} is not rewritten: {store.opaque}")
+    if store.untrusted:
+        raise TruststoreError(
+            f"{describe(store.path)} is not rewritten: it holds {len(store.untrusted)} certificate(s) that Java does not "
+            "trust (certificate bags without the trusted-key-usage attribute, as `openssl pkcs12 -export -nokeys` writes "
+            "them), and rewriting it would make Java trust them. Import them with keytool -importcert to trust them, or "
+            "convert the store with keytool -importkeystore"
+        )
+    if not password.isascii() or any(not 0x20 <= ord(char) < 0x7F for char in password):
+        raise TruststoreError(
+            f"{describe(store.path)}: JDK 17 cannot open a PKCS12 store whose password has characters other than "
+            "printable ASCII (keytool: 'keystore password was incorrect'); use an ASCII password or a JKS store"
+        )
     if "\x00" in password:
         raise TruststoreError(f"{describe(store.path)}: a PKCS12 password cannot contain a NUL character")
     pkcs12 = pkcs12_writer()

@@ -115,11 +115,15 @@ class TruststoreEntry(Record):
 
 class Truststore(Record):
     """entries: alias -> TruststoreEntry, in file order. opaque: why this store must not be rewritten, when its
-    content is not fully understood. raw: the file's bytes as loaded, to restore them."""
+    content is not fully understood. raw: the file's bytes as loaded, to restore them. untrusted: DER certificates
+    the file holds that Java does not make entries of (PKCS12 certificate bags without the trusted-key-usage
+    attribute, outside any key entry's chain)."""
 
-    __slots__ = ("path", "store_type", "entries", "integrity_verified", "exists", "has_secret_keys", "opaque", "raw")
+    __slots__ = ("path", "store_type", "entries", "integrity_verified", "exists", "has_secret_keys", "opaque", "raw",
+                 "untrusted")
     _hidden = ("raw",)
-    _defaults = {"integrity_verified": True, "exists": True, "has_secret_keys": False, "opaque": None, "raw": None}
+    _defaults = {"integrity_verified": True, "exists": True, "has_secret_keys": False, "opaque": None, "raw": None,
+                 "untrusted": ()}
 
     def replace(self, **changes) -> "Truststore":
         return Truststore(**dict({name: getattr(self, name) for name in self.__slots__}, **changes))

@@ -152,9 +152,30 @@ duplicates:
       description: The aliases holding it.
       type: list
       elements: str
+untrusted_certificates:
+  description:
+    - Certificates a PKCS12 file holds that are no entry for Java, so Java does not trust them: certificate bags
+      without Oracle's trusted-key-usage attribute (2.16.840.1.113894.746875.1.1) outside any key entry's chain, as
+      C(openssl pkcs12 -export -nokeys) writes them. keytool does not list them; the module warns, and
+      M(apim.certificates.endpoint_certificate) does not rewrite such a store (that would make Java trust them).
+    - Empty for JKS and JCEKS stores.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    subject:
+      description: The certificate's subject, RFC 4514.
+      type: str
+    fingerprint:
+      description: SHA-256 fingerprint of the certificate.
+      type: str
+    reason:
+      description: Why Java does not trust it.
+      type: str
 stores:
   description: Gateway mode. The live and persistent truststores, each reported as the top level reports one store
-    (path, store_type, integrity_verified, entries, count, expiring, missing, duplicates), with its role.
+    (path, store_type, integrity_verified, entries, count, expiring, missing, duplicates, untrusted_certificates),
+    with its role.
   returned: when O(apim_home) is given
   type: list
   elements: dict

@@ -211,7 +211,7 @@ def setup_store_jks_version_1(d, ctx):
     return add(path)
 
 
-@case(G_EC, "store-pkcs12-wrong-password", EC, r"truststore {d}/store\.pkcs12: wrong password, or the PKCS12 data is corrupt")
+@case(G_EC, "store-pkcs12-wrong-password", EC, r"truststore {d}/store\.pkcs12: wrong password \(the PKCS12 MAC or encryption does not verify with it\)")
 def setup_store_pkcs12_wrong_password(d, ctx):
     return add(store(d, "PKCS12"), password="Not-the-Catal0gue-pw")
 
@@ -360,7 +360,7 @@ def setup_info_unknown_option(d, ctx):
     return {"path": store(d), "password": PW, "aliases": ["x"]}
 
 
-@case(G_INFO, "info-pkcs12-wrong-password", INFO, r"truststore {d}/store\.pkcs12: wrong password, or the PKCS12 data is corrupt")
+@case(G_INFO, "info-pkcs12-wrong-password", INFO, r"truststore {d}/store\.pkcs12: wrong password \(the PKCS12 MAC or encryption does not verify with it\)")
 def setup_info_pkcs12_wrong_password(d, ctx):
     return {"path": store(d, "PKCS12"), "password": "Not-the-Catal0gue-pw"}
 
