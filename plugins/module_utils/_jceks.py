@@ -22,6 +22,9 @@ from ansible_collections.apim.certificates.plugins.module_utils._truststore_reco
 )
 
 _jks = None
+# JceKeyStore.engineLoad deserializes each secret key entry under a filter that admits exactly this class at depth 1;
+# anything else fails the whole load ("Invalid secret key format").
+_SEALED_FOR_KEY_PROTECTOR = "com.sun.crypto.provider.SealedObjectForKeyProtector"
 
 
 def _pyjks():
@@ -55,5 +58,12 @@ def parse_with_pyjks(data: bytes, password: str | None, store_type: str, what: s
             entries[key] = TruststoreEntry(key, PRIVATE_KEY, chain[0][1] if chain else None, entry.timestamp,
                                            chain=chain, protected_key=bytes(entry._encrypted))  # pylint: disable=protected-access
         else:
+            sealed = entry._encrypted  # pylint: disable=protected-access
+            found = sealed.get_class().name if hasattr(sealed, "get_class") else type(sealed).__name__
+            if found != _SEALED_FOR_KEY_PROTECTOR:
+                raise TruststoreError(
+                    f"{what}: Java cannot load this store: the secret key entry '{key}' is a serialized {found}, not the "
+                    f"{_SEALED_FOR_KEY_PROTECTOR} JceKeyStore writes (keytool: 'Invalid secret key format')"
+                )
             entries[key] = TruststoreEntry(key, SECRET_KEY, None, entry.timestamp)
     return Truststore(path, store_type, entries, integrity_verified=password is not None, has_secret_keys=True)
