@@ -266,7 +266,13 @@ def serialize_pkcs12(store: Truststore, password: str) -> bytes:
                 f"{describe(store.path)} holds {entry.entry_type} '{alias}'; this collection rewrites PKCS12 stores "
                 "only when they hold trusted certificates alone"
             )
-        cert = certs.load_der_certificate(entry.certificate)
+        try:
+            cert = certs.load_der_certificate(entry.certificate)
+        except ValueError as exc:
+            raise TruststoreError(
+                f"{describe(store.path)}: alias '{alias}' holds a certificate Java reads but cryptography cannot ({exc}), "
+                "and PKCS12 stores are written through cryptography; use a JKS or JCEKS store for it"
+            ) from None
         bags.append(pkcs12.PKCS12Certificate(cert, alias.encode("utf-8")))
     encryption = BestAvailableEncryption(password.encode("utf-8")) if password else NoEncryption()
     return pkcs12.serialize_java_truststore(bags, encryption)

@@ -138,6 +138,58 @@ def pkcs12_kdf(password: str, salt: bytes, purpose: int, iterations: int, length
     return out[:length]
 
 
+# RFC 2268's PITABLE, for RC2 with a 40-bit effective key (JDK 8's and older openssl's certificate encryption),
+# which cryptography's RC2 (128-bit keys only, from 43 on) does not do. tests/unit/.../test_pkcs12_safes.py checks this
+# RC2 against cryptography's on 128-bit keys and reads stores keytool wrote in the JDK 8 format.
+_PITABLE = bytes.fromhex(
+    "d978f9c419ddb5ed28e9fd794aa0d89dc67e37832b76538e624c6488448bfba2179a59f587b34f1361456d8d09817d32"
+    "bd8f40eb86b77b0bf09521225c6b4e8254d66593ce60b21c7356c014a78cf1dc1275ca1f3bbee4d1423dd430a33cb626"
+    "6fbf0eda46690757 27f21d9bbc944303f811c7f690ef3ee706c3d52fc8661ed708e8eade8052eef784aa72ac354d6a2a"
+    "961ad2715a1549744b9fd05e0418a4ecc2e0416e0f51cbcc2491af50a1f47039997c3a8523b8b47afc02365b25559731"
+    "2d5dfa98e38a92ae05df2910676cbac9d300e6cfe19ea82c6316013f58e289a90d38341bab33ffb0bb480c5fb9b1cd2e"
+    "c5f3db47e5a59c770aa62068fe7fc1ad".replace(" ", "")
+)
+
+
+def _rc2_keys(key: bytes, effective_bits: int) -> list:
+    """RFC 2268 section 2: the 64 16-bit subkeys."""
+    table = bytearray(128)
+    table[:len(key)] = key
+    for i in range(len(key), 128):
+        table[i] = _PITABLE[(table[i - 1] + table[i - len(key)]) & 0xFF]
+    t8 = (effective_bits + 7) // 8
+    tm = 0xFF >> (8 * t8 - effective_bits)
+    table[128 - t8] = _PITABLE[table[128 - t8] & tm]
+    for i in range(127 - t8, -1, -1):
+        table[i] = _PITABLE[table[i + 1] ^ table[i + t8]]
+    return [table[2 * i] | (table[2 * i + 1] << 8) for i in range(64)]
+
+
+def _rc2_cbc_decrypt(key: bytes, effective_bits: int, iv: bytes, data: bytes) -> bytes:
+    """RFC 2268 section 4 decryption, in CBC mode."""
+    if len(data) % 8:
+        raise WrongPassword("the encrypted content does not decrypt")
+    keys = _rc2_keys(key, effective_bits)
+    mask = 0xFFFF
+    out, previous = bytearray(), iv
+    for offset in range(0, len(data), 8):
+        block = data[offset:offset + 8]
+        r = [block[0] | block[1] << 8, block[2] | block[3] << 8, block[4] | block[5] << 8, block[6] | block[7] << 8]
+        j = 63
+        for round_ in range(16):
+            if round_ in (5, 11):  # a reverse mashing round before the 6th and the 12th reverse mixing rounds
+                for i in (3, 2, 1, 0):
+                    r[i] = (r[i] - keys[r[i - 1] & 63]) & mask
+            for i, shift in ((3, 5), (2, 3), (1, 2), (0, 1)):
+                r[i] = ((r[i] >> shift) | (r[i] << (16 - shift))) & mask
+                r[i] = (r[i] - keys[j] - (r[i - 1] & r[i - 2]) - (~r[i - 1] & r[i - 3])) & mask
+                j -= 1
+        plain = b"".join(value.to_bytes(2, "little") for value in r)
+        out += bytes(a ^ b for a, b in zip(plain, previous))
+        previous = block
+    return bytes(out)
+
+
 def _cipher(name: str, key: bytes, iv: bytes):
     from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes  # pylint: disable=import-outside-toplevel
 
@@ -146,12 +198,9 @@ def _cipher(name: str, key: bytes, iv: bytes):
     else:
         try:
             from cryptography.hazmat.decrepit.ciphers import algorithms as decrepit  # pylint: disable=import-outside-toplevel
-        except ImportError:  # cryptography < 43 keeps 3DES with the others, and has no RC2
+        except ImportError:  # cryptography < 43 keeps 3DES with the others
             decrepit = algorithms
-        found = getattr(decrepit, "TripleDES" if name == "3des" else "RC2", None)
-        if found is None:
-            raise Unsupported(f"this cryptography has no {name.upper()} cipher")
-        algorithm = found(key + key[:8] if name == "3des" and len(key) == 16 else key)
+        algorithm = decrepit.TripleDES(key + key[:8] if len(key) == 16 else key)
     return Cipher(algorithm, modes.CBC(iv)).decryptor()
 
 
@@ -188,11 +237,14 @@ def _decrypt(data: bytes, algorithm, content: bytes, password: str) -> bytes:
         iv = pkcs12_kdf(password, salt, 2, iterations, 8)
     else:
         raise Unsupported(f"PKCS12 encryption {dotted}")
-    decryptor = _cipher(name, key, iv)
-    try:
-        plain = decryptor.update(content) + decryptor.finalize()
-    except ValueError:
-        raise WrongPassword("the encrypted content does not decrypt") from None
+    if name == "rc2":
+        plain = _rc2_cbc_decrypt(key, 8 * len(key), iv, content)
+    else:
+        decryptor = _cipher(name, key, iv)
+        try:
+            plain = decryptor.update(content) + decryptor.finalize()
+        except ValueError:
+            raise WrongPassword("the encrypted content does not decrypt") from None
     pad = plain[-1] if plain else 0
     if not 1 <= pad <= 16 or plain[-pad:] != bytes([pad]) * pad:
         raise WrongPassword("the encrypted content does not decrypt")

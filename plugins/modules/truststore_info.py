@@ -154,7 +154,7 @@ duplicates:
       elements: str
 untrusted_certificates:
   description:
-    - Certificates a PKCS12 file holds that are no entry for Java, so Java does not trust them: certificate bags
+    - Certificates a PKCS12 file holds that are no entry for Java, so Java does not trust them. These are certificate bags
       without Oracle's trusted-key-usage attribute (2.16.840.1.113894.746875.1.1) outside any key entry's chain, as
       C(openssl pkcs12 -export -nokeys) writes them. keytool does not list them; the module warns, and
       M(apim.certificates.endpoint_certificate) does not rewrite such a store (that would make Java trust them).
@@ -333,7 +333,7 @@ entries:
       returned: when O(content=true)
     java_error:
       description:
-        - Null when Java's CertificateFactory reads the certificate. Otherwise Java's reason for refusing it: keytool
+        - Null when Java's CertificateFactory reads the certificate. Otherwise Java's reason for refusing it. keytool
           and the gateway then refuse the whole store, and the module warns. See docs/java-rules.md.
       type: str
       sample: Only named ECParameters supported

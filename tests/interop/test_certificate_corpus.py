@@ -209,3 +209,9 @@ def test_stores_keytool_made_with_certificates_only_java_reads_are_listed_as_key
                                         "strict_alias": False}))[0])
     after = keytool_entries(keytool_listing(path, PASSWORD, "JKS"))
     assert {alias: after[alias] for alias in before} == before
+    p12 = str(tmp_path / "new.p12")
+    (refused,) = run_tasks(tmp_path, (ENDPOINT, {"path": p12, "password": PASSWORD, "store_type": "PKCS12", "create": True,
+                                                 "alias": "only-java", "allow_expired": True,
+                                                 "certificate": certs.pem_of_der(only_java[0][1])}))
+    assert refused.failed and "Java reads but cryptography cannot" in refused["msg"], refused.get("msg")
+    assert not os.path.exists(p12)

@@ -771,26 +771,9 @@ def setup_disk_full_deployment_toml(d, ctx):
 
 # === cases that were known bugs (now fixed: bug=None runs them with the rest of the catalogue) ================
 
-BUG_SUBJECT = None  # fixed: _certificates.load_der_certificate decodes names and extensions at load
-
-
-@case(G_BUGS, "certificate-with-a-malformed-subject", EC,
-      r"certificate for alias 'new'.*(subject|not a valid X\.509 certificate)", bug=BUG_SUBJECT)
-def setup_certificate_with_a_malformed_subject(d, ctx):
-    return add(store(d), certificate=inp.pem_of("CERTIFICATE", inp.malformed_subject_der()))
-
-
-@case(G_BUGS, "info-store-holding-a-malformed-certificate", INFO,
-      r"alias 'odd'.*(subject|not a valid X\.509 certificate)", bug=BUG_SUBJECT)
-def setup_info_store_holding_a_malformed_certificate(d, ctx):
-    from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts  # pylint: disable=import-outside-toplevel
-
-    path = store(d)
-    loaded = ts.load_truststore(path, PW)
-    loaded.entries["odd"] = ts.TruststoreEntry("odd", ts.TRUSTED_CERT, inp.malformed_subject_der(), 0)
-    with open(path, "wb") as handle:
-        handle.write(ts.serialize_truststore(loaded, PW))
-    return {"path": path, "password": PW}
+# A certificate whose subject is not valid UTF-8 was a known bug (a crash, then a refusal). Java reads such a
+# certificate, so the collection now stores it and describes it from the DER (docs/java-rules.md):
+# tests/interop/test_certificate_corpus.py proves that with cryptography's own invalid_utf8_common_name.pem.
 
 
 BUG_NUL = None  # fixed: _pkcs12 refuses a NUL in a PKCS12 password as a wrong password
