@@ -16,45 +16,14 @@ from __future__ import annotations
 import base64
 import datetime
 import os
-import re
 
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils._endpoint_certificates import CertificateRequest, Options, converge
 from ansible_collections.apim.certificates.plugins.module_utils._errors import ApimCertificatesError
 from ansible_collections.apim.certificates.plugins.module_utils._gateway import resolve_gateway
 from ansible_collections.apim.certificates.plugins.module_utils._truststore import apply_plan, load_truststore
+from ansible_collections.apim.certificates.plugins.module_utils._ownership import DEFAULT_PROTECTED, DEFAULT_STOCK_PATTERN, Ownership
 from ansible_collections.apim.certificates.plugins.module_utils._truststore_records import normalize_alias
-
-DEFAULT_STOCK_PATTERN = r"\s\[jdk\]$"
-DEFAULT_PROTECTED = ("wso2carbon", "gateway_certificate_alias")
-_CHAIN_MEMBER = re.compile(r"-\d+$")
-
-
-class StockAliases:
-    """Entries the product ships with (WSO2's own, the JDK's CAs as '<name> [jdk]'): never pruned, only counted."""
-
-    __slots__ = ("names", "pattern")
-
-    def __init__(self, protected=DEFAULT_PROTECTED, pattern: str = DEFAULT_STOCK_PATTERN):
-        self.names = {normalize_alias(p) for p in protected}
-        try:
-            self.pattern = re.compile(pattern) if pattern else None
-        except re.error as exc:
-            raise ApimCertificatesError(f"stock_alias_pattern {pattern!r} is not a valid regular expression ({exc}); "
-                                        r"give one such as '\s\[jdk\]$', or '' for none") from None
-
-    def __call__(self, alias: str) -> bool:
-        return normalize_alias(alias) in self.names or bool(self.pattern and self.pattern.search(alias))
-
-
-def is_stock(alias: str, protected=DEFAULT_PROTECTED, pattern: str = DEFAULT_STOCK_PATTERN) -> bool:
-    return StockAliases(protected, pattern)(alias)
-
-
-def chain_base(alias: str) -> str:
-    """'orders-1' -> 'orders': a chain member is stored as <alias>-N."""
-    return _CHAIN_MEMBER.sub("", alias)
-
 
 def _gateway_stores(config, password, store_type: str) -> list:
     """[[Truststore, [roles], password]] for the default profile's live store and the persistent store, as
@@ -70,7 +39,7 @@ def _gateway_stores(config, password, store_type: str) -> list:
     return list(loaded.values())
 
 
-def store_state(store, roles: list, stock: StockAliases, keep=frozenset()) -> dict:
+def store_state(store, roles: list, stock: Ownership, keep=frozenset()) -> dict:
     """One store, compactly: every non-stock alias (and every alias in keep) -> SHA-256, duplicates that are not all stock."""
     entries, by_fingerprint = {}, {}
     for alias, entry in store.entries.items():
@@ -91,7 +60,7 @@ def store_state(store, roles: list, stock: StockAliases, keep=frozenset()) -> di
     }
 
 
-def _expiring(stores: list, stock: StockAliases, within_days: int, now: datetime.datetime) -> list:
+def _expiring(stores: list, stock: Ownership, within_days: int, now: datetime.datetime) -> list:
     found = {}
     for store, roles, _secret in stores:
         for alias, entry in store.entries.items():
@@ -133,28 +102,19 @@ def _held_as_pinned(item: dict, config, stores: list):
     return held[0].certificate
 
 
-def _requests(certificates: list, remove_aliases: list, prune: bool, stores: list, stock: StockAliases, config=None) -> tuple:
-    """(CertificateRequest list, requested [{alias, state}], unmanaged aliases)."""
+def _requests(certificates: list, remove_aliases: list, prune: bool, stores: list, stock: Ownership, config=None) -> tuple:
+    """(CertificateRequest list, requested [{alias, state}], unmanaged aliases, {alias: owner} kept for another owner)."""
     requests = []
     for index, item in enumerate(certificates):
         held = _held_as_pinned(item, config, stores) if config is not None else None
         if held is not None:
             item = dict(item, certificate=base64.b64encode(held).decode("ascii"))
         requests.append(CertificateRequest(source=f"certificates[{index}]", **item))
-    wanted = {normalize_alias(str(r.alias)) for r in requests}
-    removals = []
-    for alias in remove_aliases:
-        if normalize_alias(alias) not in wanted and normalize_alias(alias) not in {normalize_alias(r) for r in removals}:
-            removals.append(alias)
-    named = wanted | {normalize_alias(a) for a in removals}
     held = {alias for store, _roles, _secret in stores for alias in store.entries}
-    unmanaged = sorted(a for a in held if a not in named and chain_base(a) not in wanted and not stock(a))
-    if prune:
-        removals.extend(unmanaged)
-        unmanaged = []
+    removals, unmanaged, owned = stock.removals(held, [str(r.alias) for r in requests], remove_aliases, prune)
     requests += [CertificateRequest(alias=alias, state="absent", source=f"remove_aliases '{alias}'") for alias in removals]
     requested = [{"alias": normalize_alias(str(r.alias)), "state": r.state} for r in requests]
-    return requests, requested, unmanaged
+    return requests, requested, unmanaged, owned
 
 
 def sync(*, apim_home: str, password=None, store_type: str = "auto", certificates=(), remove_aliases=(), prune: bool = False,
@@ -163,11 +123,11 @@ def sync(*, apim_home: str, password=None, store_type: str = "auto", certificate
          check_mode: bool = False) -> dict:
     """gateway_trust's result (with 'warnings' and 'diff' for the module to take out)."""
     options = options or Options()
-    stock = StockAliases(protected, stock_pattern)
+    stock = Ownership(protected, stock_pattern)
     now = datetime.datetime.now(datetime.timezone.utc)
     config = resolve_gateway(apim_home)
     before = _gateway_stores(config, password, store_type)
-    requests, requested, unmanaged = _requests(list(certificates), list(remove_aliases), prune, before, stock, config)
+    requests, requested, unmanaged, owned = _requests(list(certificates), list(remove_aliases), prune, before, stock, config)
 
     outcomes = []
     if requests:
@@ -196,6 +156,7 @@ def sync(*, apim_home: str, password=None, store_type: str = "auto", certificate
         "stores": [store_state(s, roles, stock, keep) for s, roles, _secret in after]}
     result["requested"] = requested
     result["unmanaged"] = unmanaged
+    result["owned_elsewhere"] = owned
     result["expiring_within_days"] = expiring_within_days
     result["expiring"] = _expiring(after, stock, expiring_within_days, now)
     endpoints = []

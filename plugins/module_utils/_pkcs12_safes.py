@@ -109,7 +109,7 @@ def _integer(data: bytes, element) -> int:
 
 
 def _bmp_password(password: str) -> bytes:
-    return password.encode("utf-16-be") + b"\x00\x00" if password else b""
+    return password.encode("utf-16-be") + b"\x00\x00"  # as Java and OpenSSL: an empty password is the terminator alone
 
 
 def pkcs12_kdf(password: str, salt: bytes, purpose: int, iterations: int, length: int, hash_name: str = "sha1") -> bytes:

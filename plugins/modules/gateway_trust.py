@@ -88,7 +88,11 @@ options:
   prune:
     description:
       - Also remove every alias either store holds that O(certificates) and O(remove_aliases) do not name, except stock
-        entries and the chain members C(<alias>-N) of a named alias. Without it they are listed in RV(unmanaged).
+        entries, the chain members C(<alias>-N) of a named alias, and API client certificates
+        (C(PRODUCTION_<alias>_<tenantId>), C(SANDBOX_...)), which the gateway writes for mutual-SSL APIs into the
+        same C(client-truststore.jks) and which belong to the Publisher (see RV(owned_elsewhere)). Without it they
+        are listed in RV(unmanaged).
+      - An alias named in O(remove_aliases) is removed whoever owns it.
     type: bool
     default: false
   protected_aliases:
@@ -225,6 +229,14 @@ unmanaged:
   type: list
   elements: str
   sample: [legacy-billing]
+owned_elsewhere:
+  description:
+    - Aliases the run does not name that another owner manages, with the owner. API client certificates
+      (C(production_<alias>_<tenantId>), C(sandbox_...)) belong to the Publisher, which deploys them with API
+      revisions. They are never pruned.
+  returned: always
+  type: dict
+  sample: {"production_mobile-app_-1234": "API client certificate (the Publisher's)"}
 before:
   description: The live and persistent truststores as they were before the run.
   returned: always
@@ -371,6 +383,7 @@ from ansible_collections.apim.certificates.plugins.module_utils._endpoint_certif
 from ansible_collections.apim.certificates.plugins.module_utils._errors import ApimCertificatesError
 from ansible_collections.apim.certificates.plugins.module_utils._gateway_trust import sync
 from ansible_collections.apim.certificates.plugins.module_utils._module import exit_json, fail_json
+from ansible_collections.apim.certificates.plugins.module_utils._ownership import DEFAULT_PROTECTED, DEFAULT_STOCK_PATTERN
 
 
 def main():
@@ -392,8 +405,8 @@ def main():
             ),
             remove_aliases=dict(type="list", elements="str", default=[]),
             prune=dict(type="bool", default=False),
-            protected_aliases=dict(type="list", elements="str", default=["wso2carbon", "gateway_certificate_alias"]),
-            stock_alias_pattern=dict(type="str", default=r"\s\[jdk\]$"),
+            protected_aliases=dict(type="list", elements="str", default=list(DEFAULT_PROTECTED)),
+            stock_alias_pattern=dict(type="str", default=DEFAULT_STOCK_PATTERN),
             strict_alias=dict(type="bool", default=True),
             allow_expired=dict(type="bool", default=False),
             timeout=dict(type="int", default=10),

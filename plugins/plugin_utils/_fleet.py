@@ -2,7 +2,8 @@
 # Copyright: apim.certificates contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The gateway_sync role's comparison of its nodes, on the controller, from one gateway_trust result per node.
+"""The gateway_sync role's comparison of its nodes, on the controller, from one gateway_trust result per node: the
+one engine behind the gateway_sync_report action and the filters (which alias a run may remove is _ownership's).
 
 Every function here walks each node's result once (work proportional to nodes x aliases the run names), so the
 controller's cost per node does not grow with the fleet. Inputs are keyed by inventory hostname.
@@ -11,6 +12,8 @@ controller's cost per node does not grow with the fleet. Inputs are keyed by inv
 from __future__ import annotations
 
 import json
+
+from ansible_collections.apim.certificates.plugins.module_utils._ownership import Ownership
 
 
 def _roles(store: dict) -> list:
@@ -156,3 +159,37 @@ def report(results: dict, profiles: dict | None = None, expiry_warn_days: int = 
         "check_mode": check_mode,
         "failures": failures,
     }
+
+
+# --- the role's desired state per node, and the deprecated filters' truststore_info inputs ----------------------
+
+
+def store_state(info_result: dict) -> dict:
+    """gateway_trust's compact state ({stores: [{role, entries: {alias: sha256}, duplicates}]}) from a truststore_info
+    gateway-mode result, so that the functions above judge both."""
+    return {"stores": [
+        {"role": store.get("role", "live"), "duplicates": store.get("duplicates", []),
+         "entries": {e["alias"]: (e.get("fingerprints") or {}).get("sha256") for e in store.get("entries", [])}}
+        for store in (info_result or {}).get("stores", [])
+    ]}
+
+
+def desired_batch(*, source: str, certificates: list, remove_aliases: list, prune: bool, node_state: dict,
+                  primary_state: dict | None, ownership: Ownership) -> list:
+    """The batch for one node (filter gateway_sync_desired): the declared certificates, or the primary node's own
+    (its non-stock entries, gathered with content), then the removals _ownership allows."""
+    if source == "primary":
+        if not primary_state:
+            raise ValueError("gateway_sync_source is 'primary' but the primary node's state was not gathered")
+        wanted = [{"alias": e["alias"], "certificate": e["pem"], "state": "present"}
+                  for e in primary_state.get("entries", []) if e.get("pem") and ownership.owner(e["alias"]) is None]
+    else:
+        wanted = []
+        for item in certificates:
+            entry = {"alias": item["alias"], "state": item.get("state") or "present"}
+            entry.update({key: item[key] for key in ("certificate", "certificate_path", "endpoint", "fingerprint")
+                          if item.get(key) not in (None, "")})
+            wanted.append(entry)
+    held = {alias for store in store_state(node_state)["stores"] for alias in store["entries"]}
+    removals, _unmanaged, _owned = ownership.removals(held, [w["alias"] for w in wanted], remove_aliases, prune)
+    return wanted + [{"alias": alias, "state": "absent"} for alias in removals]

@@ -117,3 +117,27 @@ def test_a_pinned_certificate_both_stores_hold_is_not_fetched_again(tmp_path):
     # held in one store only: it must be fetched, and that fails
     ts.converge_truststore(node["persistent"], "wso2carbon", [ts.DesiredCertificate("orders", "absent")])
     assert run_module(tmp_path, TRUST, args).failed
+
+
+def test_prune_keeps_api_client_certificates_the_gateway_wrote_into_the_shared_truststore(tmp_path):
+    """client-truststore.jks is also the listener's truststore: the API client certificates the gateway writes there for
+    mutual-SSL APIs (PRODUCTION_<alias>_<tenantId>, SANDBOX_...) belong to the Publisher and survive a prune; only
+    naming one in remove_aliases removes it."""
+    node = make_gateway_node(str(tmp_path / "gw"))
+    client = {"PRODUCTION_mobile-app_-1234": make_cert("mobile-app")[0], "SANDBOX_partner_42": make_cert("partner")[0],
+              "SANDBOX_tester_-1234": make_cert("tester")[0]}
+    for store in ("live", "persistent"):
+        ts.converge_truststore(node[store], "wso2carbon", [ts.DesiredCertificate("legacy", "present", LEGACY)] +
+                               [ts.DesiredCertificate(alias, "present", cert) for alias, cert in client.items()])
+    args = {"apim_home": node["home"], "certificates": [{"alias": "orders", "certificate": pem(OTHER)}], "prune": True,
+            "remove_aliases": ["SANDBOX_tester_-1234"]}
+    result = run_module(tmp_path, TRUST, args)
+    assert result.changed and not result.failed, result
+    assert result["owned_elsewhere"] == {"production_mobile-app_-1234": "API client certificate (the Publisher's)",
+                                         "sandbox_partner_42": "API client certificate (the Publisher's)"}
+    assert {r["alias"] for r in result["requested"] if r["state"] == "absent"} == {"legacy", "sandbox_tester_-1234"}
+    for store in ("live", "persistent"):
+        held = ts.load_truststore(node[store], "wso2carbon").fingerprints()
+        assert held["production_mobile-app_-1234"] == sha256(client["PRODUCTION_mobile-app_-1234"])
+        assert held["sandbox_partner_42"] == sha256(client["SANDBOX_partner_42"])
+        assert "sandbox_tester_-1234" not in held and "legacy" not in held

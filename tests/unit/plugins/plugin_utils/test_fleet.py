@@ -92,3 +92,46 @@ def test_ssl_profile_changes_count_as_drift_and_skipped_profiles_do_not():
     report = _fleet.report({"gw1": node, "gw2": node}, {"gw1": changed, "gw2": {"skipped": True, "changed": False}})
     assert report["drifting"] == ["gw1"]
     assert report["summary"]["ssl_profiles"] == {"gw1": {"interval": "changed", "restart_required": True}}
+
+
+# --- the filters: thin wrappers of this engine, over truststore_info results ----------------------------------
+
+
+def _info(stores: dict, trust_checks=()) -> dict:
+    """A truststore_info gateway-mode result: role -> {alias: (sha256, days_remaining)}."""
+    return {"stores": [{"role": role, "duplicates": [], "entries": [
+        {"alias": alias, "fingerprints": {"sha256": fp}, "days_remaining": days, "not_after": "2027-01-01T00:00:00Z"}
+        for alias, (fp, days) in entries.items()]} for role, entries in stores.items()], "trust_checks": list(trust_checks)}
+
+
+def test_the_filters_give_what_the_engine_gives_on_gateway_trust_results():
+    from ansible_collections.apim.certificates.plugins.filter import gateway_sync as filters  # pylint: disable=import-outside-toplevel
+
+    states = {"gw1": _info({"live": {"orders": (A, 300), "wso2carbon": (STOCK, 5)}, "persistent": {"orders": (A, 300)}}),
+              "gw2": _info({"live": {"orders": (B, 10), "legacy": (A, 300), "production_app_-1234": (B, 300)},
+                            "persistent": {"orders": (B, 10)}})}
+    desired = {node: filters.gateway_sync_desired(state, certificates=[{"alias": "Orders", "certificate": "PEM"}], prune=True)
+               for node, state in states.items()}
+    assert desired["gw1"] == [{"alias": "Orders", "state": "present", "certificate": "PEM"}]
+    assert desired["gw2"][1:] == [{"alias": "legacy", "state": "absent"}], "a client certificate or stock entry was pruned"
+    assert filters.gateway_sync_unmanaged(states["gw2"], desired["gw2"][:1]) == ["legacy"]
+    drift = filters.gateway_sync_drift(states, desired)
+    assert drift["aliases"]["orders"] == {"in_sync": False, "fingerprints": {A: ["gw1 (live)", "gw1 (persistent)"],
+                                                                            B: ["gw2 (live)", "gw2 (persistent)"]}}
+    results = {"gw1": {"results": [{"alias": "orders", "action": "unchanged", "fingerprint": A}]},
+               "gw2": {"results": [{"alias": "orders", "action": "replaced", "fingerprint": A}], "changed": True}}
+    assert filters.gateway_sync_verify(states, results)["differing"]["orders"] == {
+        A: ["gw1 (live)", "gw1 (persistent)"], B: ["gw2 (live)", "gw2 (persistent)"],
+        f"expected {A}": ["gw2 (live)", "gw2 (persistent)"]}
+    summary = filters.gateway_sync_summary(results, states, expiry_warn_days=30)
+    assert summary["nodes_changed"] == ["gw2"] and summary["certificates"]["replaced"] == 1
+    assert summary["expiring"] == {"gw2": ["orders (2027-01-01T00:00:00Z)"]}, "stock entries are not reported as expiring"
+
+
+def test_primary_mode_copies_the_primarys_own_certificates_only():
+    from ansible_collections.apim.certificates.plugins.filter import gateway_sync as filters  # pylint: disable=import-outside-toplevel
+
+    primary = {"entries": [{"alias": "orders", "pem": "P1"}, {"alias": "wso2carbon", "pem": "P2"},
+                           {"alias": "production_app_-1234", "pem": "P3"}]}
+    assert filters.gateway_sync_desired(primary, source="primary", primary_state=primary) == [
+        {"alias": "orders", "certificate": "P1", "state": "present"}]
