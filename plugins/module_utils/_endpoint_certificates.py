@@ -18,6 +18,7 @@ from ansible_collections.apim.certificates.plugins.module_utils import _certific
 from ansible_collections.apim.certificates.plugins.module_utils import _desired
 from ansible_collections.apim.certificates.plugins.module_utils._errors import CertificateError, FileWriteError
 from ansible_collections.apim.certificates.plugins.module_utils._fileio import touch, touch_problem
+from ansible_collections.apim.certificates.plugins.module_utils._profile_families import SENDER
 from ansible_collections.apim.certificates.plugins.module_utils._truststore import converge_truststores
 from ansible_collections.apim.certificates.plugins.module_utils._truststore_records import Record, StoreTarget
 
@@ -154,13 +155,15 @@ def converge(requests: list, options: Options, *, path=None, password=None, stor
         result["reload_within_ms"] = config.reload_within_ms
         result["touched"] = None
         if changed and options.reload:
+            # the sender's reloader watches its profile file (_profile_families.SENDER): touch it
+            reload_file = config.profile_file(SENDER)
             if check_mode:
-                problem = touch_problem(config.sslprofiles_path)
+                problem = touch_problem(reload_file)
                 if problem:
                     raise FileWriteError(problem)
             else:
-                touch(config.sslprofiles_path)
-            result["touched"] = config.sslprofiles_path
+                touch(reload_file)
+            result["touched"] = reload_file
     result["warnings"] = warnings
     return result, outcomes
 

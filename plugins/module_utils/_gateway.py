@@ -28,10 +28,13 @@ from ansible_collections.apim.certificates.plugins.module_utils._wso2_config imp
     custom_profiles,
     flatten,
     interval_ms,
+    profile_file_location,
     read_toml_values,
+    reload_period,
     resolve_location,
     sslprofiles_location,
 )
+from ansible_collections.apim.certificates.plugins.module_utils._profile_families import LISTENER, SENDER
 
 
 @dataclasses.dataclass
@@ -68,6 +71,22 @@ class SslProfile:
 
 
 @dataclasses.dataclass
+class ListenerView:
+    """The HTTPS listener's SSL profile (listenerprofiles.xml: one profile, no servers) and what reloads it."""
+
+    path: str  # listenerprofiles.xml
+    keystore: StoreRef | None
+    truststore: StoreRef | None  # checks API consumers' client certificates; by default client-truststore.jks
+    settings: dict  # the profile's other elements as written (bindAddress, SSLVerifyClient, ...)
+    reload_within_ms: dict  # reloader name -> how soon it picks up a change, in ms (_profile_families.LISTENER)
+
+    def facts(self) -> dict:
+        return {"path": self.path, "truststore": self.truststore.path if self.truststore else None,
+                "keystore": self.keystore.path if self.keystore else None, "settings": dict(self.settings),
+                "reload_within_ms": dict(self.reload_within_ms)}
+
+
+@dataclasses.dataclass
 class GatewayConfig:
     apim_home: str
     deployment_toml: str
@@ -78,6 +97,23 @@ class GatewayConfig:
     custom_truststores: dict  # servers string -> StoreRef, from deployment.toml's custom profiles
     live_profiles: list  # SslProfile, as sslprofiles.xml has them now
     config: dict  # flattened deployment.toml values
+    listener: ListenerView | None = None  # None where the node has no listenerprofiles.xml
+
+    def profile_file(self, family) -> str:
+        """The profile file a family's first reloader watches: touching it makes the running gateway reload."""
+        if family is SENDER:
+            return self.sslprofiles_path
+        return self.listener.path if self.listener is not None else resolve_location(self.apim_home, family.profile_file)
+
+    def families_of(self, path: str) -> list:
+        """Which profile families use the store at path now: 'sender' (with the profile's servers), 'listener'."""
+        key = os.path.realpath(path)
+        found = [f"sender ({','.join(p.servers)})" for p in self.live_profiles
+                 if p.truststore is not None and os.path.realpath(p.truststore.path) == key]
+        if self.listener is not None and self.listener.truststore is not None \
+                and os.path.realpath(self.listener.truststore.path) == key:
+            found.append("listener")
+        return found
 
     @property
     def reload_within_ms(self) -> int:
@@ -174,6 +210,7 @@ def resolve_gateway(apim_home: str) -> GatewayConfig:
         str(wso2.get("truststore.type")), trust_password, trust_protected,
     )
     sslprofiles_path = sslprofiles_location(values, apim_home)
+    listener = _listener(values, apim_home, toml_path)
     return GatewayConfig(
         apim_home=apim_home,
         deployment_toml=toml_path,
@@ -184,7 +221,21 @@ def resolve_gateway(apim_home: str) -> GatewayConfig:
         custom_truststores=_custom_truststores(apim_home, values, toml_path),
         live_profiles=live_profiles(sslprofiles_path, apim_home),
         config=wso2.flat,
+        listener=listener,
     )
+
+
+def _listener(values: dict, apim_home: str, toml_path: str) -> ListenerView | None:
+    """The listener's profile as listenerprofiles.xml has it now, with its reloaders' periods from deployment.toml."""
+    path = profile_file_location(values, apim_home, LISTENER)
+    profiles = read_sslprofiles(path, missing_ok=True, family=LISTENER)
+    if not profiles:
+        return None
+    profile = profiles[0]  # Synapse's listener uses one profile
+    periods = {reloader.name: max(reloader.to_ms(reload_period(values, toml_path, reloader)), reloader.minimum)
+               for reloader in LISTENER.reloaders}
+    return ListenerView(path, _store_ref(profile.keystore, apim_home), _store_ref(profile.truststore, apim_home),
+                        dict(profile.settings), periods)
 
 
 def store_targets(config, requests: list, password, store_type) -> list:

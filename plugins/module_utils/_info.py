@@ -173,13 +173,22 @@ def report(*, path=None, apim_home=None, password=None, store_type="auto", alias
 
     live = load(default.truststore, "live")
     load(config.persistent_truststore, "persistent")
+    listener = config.listener.truststore if config.listener is not None else None
+    if listener is not None and os.path.realpath(listener.path) not in loaded:
+        if password is None and listener.password is None:
+            warnings.append(f"the listener's truststore {listener.path} was not read: its password is "
+                            f"{'protected (' + listener.protected + ')' if listener.protected else 'not configured'}; give password")
+        else:
+            load(listener, "listener")
     stores, live_report = [], None
     for store, roles in loaded.values():
         item = store_report(store, **options)
         warnings.extend(java_warnings(item) + _password_warnings(store, password))
+        item["role"] = "+".join(roles)
+        item["used_by"] = config.families_of(store.path)
         if store is live:
             live_report = dict(item)  # the top level reports the live store: reuse it, do not compute its facts again
-        item["role"] = "+".join(roles)
+            del live_report["role"], live_report["used_by"]
         stores.append(item)
     result = live_report
     result["stores"] = stores
@@ -195,6 +204,7 @@ def report(*, path=None, apim_home=None, password=None, store_type="auto", alias
              "keystore": p.keystore.path if p.keystore else None}
             for p in config.live_profiles
         ],
+        "listener": config.listener.facts() if config.listener is not None else None,
     }
     verifier = normalize_verifier(hostname_verifier or config.hostname_verifier)
 

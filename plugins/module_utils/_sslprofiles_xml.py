@@ -19,6 +19,7 @@ import xml.etree.ElementTree as ET
 
 from ansible_collections.apim.certificates.plugins.module_utils._errors import GatewayConfigError, SslProfileError
 from ansible_collections.apim.certificates.plugins.module_utils._fileio import read_bytes
+from ansible_collections.apim.certificates.plugins.module_utils._profile_families import SENDER
 
 SVNS = "http://org.wso2.securevault/configuration"
 SECRET_ALIAS_PREFIX = "svns:secretAlias="
@@ -36,10 +37,11 @@ class XmlStore:
 
 @dataclasses.dataclass(frozen=True)
 class XmlProfile:
-    servers: str
+    servers: str  # "" for a family without servers (the listener)
     keystore: XmlStore | None
     truststore: XmlStore | None
     novalidatecert: bool = False
+    settings: tuple = ()  # (element, text) of the family's other elements, e.g. the listener's SSLVerifyClient
 
     def meaning(self) -> tuple:
         return (tuple(s.strip() for s in self.servers.split(",") if s.strip()), self.novalidatecert, self.keystore, self.truststore)
@@ -54,16 +56,18 @@ class XmlProfile:
         return {"servers": self.servers, "keystore": store(self.keystore), "truststore": store(self.truststore)}
 
 
-def read_sslprofiles(path: str, missing_ok: bool = True) -> list | None:
-    """The profiles of an sslprofiles.xml file; None when it does not exist and missing_ok."""
+def read_sslprofiles(path: str, missing_ok: bool = True, family=SENDER) -> list | None:
+    """The profiles of a family's profile file (sslprofiles.xml by default, listenerprofiles.xml for the listener);
+    None when it does not exist and missing_ok."""
     if missing_ok and not os.path.lexists(path):
         return None
-    return parse_sslprofiles(read_bytes(path, "sslprofiles.xml"), path)
+    return parse_sslprofiles(read_bytes(path, os.path.basename(family.profile_file)), path, family)
 
 
-def parse_sslprofiles(data: bytes, path: str) -> list:
-    """The <profile> children of <parameter name="customSSLProfiles">, in file order, as Synapse reads them
-    (ClientConnFactoryBuilder: the root's direct <profile> children)."""
+def parse_sslprofiles(data: bytes, path: str, family=SENDER) -> list:
+    """The <profile> children of <parameter name="...">, in file order, as Synapse reads them (the root's direct
+    <profile> children: ClientConnFactoryBuilder for the sender, ServerConnFactoryBuilder for the listener). A sender
+    profile needs its <servers>; a listener profile has none."""
     try:
         root = ET.fromstring(data)
     except ET.ParseError as exc:
@@ -71,17 +75,19 @@ def parse_sslprofiles(data: bytes, path: str) -> list:
     except (LookupError, ValueError) as exc:  # an unknown encoding declaration, for one
         raise GatewayConfigError(f"{path} cannot be read as XML ({exc}); fix or remove it") from None
     if root.tag != "parameter":
-        raise GatewayConfigError(f"{path}: the root element is <{root.tag}>, not <parameter name=\"customSSLProfiles\">")
+        raise GatewayConfigError(f"{path}: the root element is <{root.tag}>, not <parameter name=\"{family.root_name}\">")
     profiles = []
     for number, element in enumerate(root.findall("profile"), start=1):
         servers = element.findtext("servers")
-        if servers is None or not servers.strip():
+        if family.has_servers and (servers is None or not servers.strip()):
             raise GatewayConfigError(f"{path}: <profile> number {number} has no <servers>")
         profiles.append(XmlProfile(
-            servers.strip(),
+            (servers or "").strip(),
             _read_xml_store(element.find("KeyStore"), key=True),
             _read_xml_store(element.find("TrustStore"), key=False),
             (element.get("novalidatecert") or "").strip().lower() == "true",
+            tuple((name, (element.findtext(name) or "").strip()) for name in family.elements
+                  if name != "servers" and element.find(name) is not None),
         ))
     return profiles
 

@@ -25,6 +25,7 @@ import re
 from ansible_collections.apim.certificates.plugins.module_utils._compat import MissingLibraryError, toml_values
 from ansible_collections.apim.certificates.plugins.module_utils._errors import GatewayConfigError, SslProfileError
 from ansible_collections.apim.certificates.plugins.module_utils._fileio import read_bytes
+from ansible_collections.apim.certificates.plugins.module_utils._profile_families import FAMILIES, SECURITY_DIR, SENDER
 from ansible_collections.apim.certificates.plugins.module_utils._sslprofiles_xml import XmlProfile, XmlStore
 
 # tomlkit is imported when a file is edited, or read where tomllib is absent: about 20 ms a read-only run on Python
@@ -32,16 +33,16 @@ from ansible_collections.apim.certificates.plugins.module_utils._sslprofiles_xml
 HAS_TOMLKIT = importlib.util.find_spec("tomlkit") is not None
 
 DEPLOYMENT_TOML = os.path.join("repository", "conf", "deployment.toml")
-SECURITY_DIR = "repository/resources/security"
-DEFAULT_SSLPROFILES = f"{SECURITY_DIR}/sslprofiles.xml"
-DEFAULT_INTERVAL_MS = 600000
-MIN_INTERVAL_MS = 60000  # Synapse clamps anything shorter to this
+# The profile files, their keys and their reloaders are data (_profile_families); these names are the sender's.
+DEFAULT_SSLPROFILES = SENDER.profile_file
+DEFAULT_INTERVAL_MS = SENDER.reloader.period_default
+MIN_INTERVAL_MS = SENDER.reloader.minimum  # Synapse clamps anything shorter to this
 DEFAULT_HOSTNAME_VERIFIER = "DefaultAndLocalhost"
 
 # Key paths of deployment.toml that the collection reads or owns.
 CUSTOM = ("keystore", "ssl_profile", "custom")
-INTERVAL = ("transport", "passthru_https", "sender", "ssl_profile", "interval")
-SSLPROFILES_FILE_PATH = "transport.passthru_https.sender.ssl_profile.file_path"
+INTERVAL = tuple(SENDER.reloader.period_key.split("."))
+SSLPROFILES_FILE_PATH = SENDER.file_path_key
 HOSTNAME_VERIFIER = "transport.passthru_https.sender.parameters.HostnameVerifier"
 KEYSTORE_TLS = ("keystore", "tls")
 TRUSTSTORE = ("truststore",)
@@ -69,6 +70,9 @@ DEFAULTS = {
     ".".join(INTERVAL): DEFAULT_INTERVAL_MS,
     HOSTNAME_VERIFIER: DEFAULT_HOSTNAME_VERIFIER,
 }
+for _family in FAMILIES:
+    DEFAULTS.update(_family.toml_keys)
+    DEFAULTS.update({reloader.period_key: reloader.period_default for reloader in _family.reloaders})
 
 PROTECTED = re.compile(r"\$(secret|env|sys)\{[^}]*\}")  # a value WSO2 resolves at start-up: never guessed here
 _UNRESOLVABLE = re.compile(r"\$(env|sys)\{(?!carbon\.home\})[^}]*\}")
@@ -210,18 +214,30 @@ class Wso2Values:
 
 def interval_ms(values: dict, source: str) -> int:
     """The configured sslprofiles.xml reload interval in ms (not clamped; see MIN_INTERVAL_MS)."""
-    raw = Wso2Values(values).get(".".join(INTERVAL))
+    return reload_period(values, source, SENDER.reloader)
+
+
+def reload_period(values: dict, source: str, reloader) -> int:
+    """How often a reloader (_profile_families) looks, as configured, in its own unit (not clamped)."""
+    raw = Wso2Values(values).get(reloader.period_key)
     try:
         return int(str(raw).strip())
     except (TypeError, ValueError):
-        raise GatewayConfigError(
-            f"{source}: [transport.passthru_https.sender.ssl_profile] interval is '{raw}', not a number of milliseconds"
-        ) from None
+        table, key = reloader.period_key.rsplit(".", 1)
+        unit = "milliseconds" if reloader.period_unit == "ms" else "seconds"
+        raise GatewayConfigError(f"{source}: [{table}] {key} is '{raw}', not a number of {unit}") from None
 
 
 def sslprofiles_location(values: dict, home: str) -> str:
     """The absolute path of the sslprofiles.xml the gateway watches."""
-    return resolve_location(home, Wso2Values(values, home).text(SSLPROFILES_FILE_PATH))
+    return profile_file_location(values, home, SENDER)
+
+
+def profile_file_location(values: dict, home: str, family) -> str:
+    """The absolute path of a family's profile file (moved by its deployment.toml key, where it has one)."""
+    if family.file_path_key is None:
+        return resolve_location(home, family.profile_file)
+    return resolve_location(home, Wso2Values(values, home).text(family.file_path_key))
 
 
 def profiles_from_values(values: dict, home: str | None, *, strict: bool) -> list:

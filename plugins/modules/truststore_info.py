@@ -181,8 +181,19 @@ stores:
   elements: dict
   contains:
     role:
-      description: V(live), V(persistent), or V(live+persistent) when they are one file.
+      description:
+        - V(live), V(persistent), or V(live+persistent) when they are one file. V(listener) for the HTTPS listener's
+          truststore when it is another file (listenerprofiles.xml names it).
       type: str
+    used_by:
+      description:
+        - Which SSL profile families use this store now. V(sender (<servers>)) for a sender profile of
+          sslprofiles.xml (V(sender (*)) for the default one). V(listener) for the HTTPS listener of
+          listenerprofiles.xml, which checks API consumers' client certificates against it.
+        - Empty for a store that only a restart would use (the persistent store of a 4.x gateway).
+      type: list
+      elements: str
+      sample: ["listener"]
     path:
       description: The store.
       type: str
@@ -217,6 +228,15 @@ gateway:
       description: The live SSL profiles, in file order, with their servers, truststore and keystore paths.
       type: list
       elements: dict
+    listener:
+      description:
+        - The HTTPS listener's profile as listenerprofiles.xml has it now (null where the node has none).
+        - C(path), the C(truststore) and C(keystore) paths, C(settings) (its other elements as written, for example
+          C(SSLVerifyClient)) and C(reload_within_ms). That last one gives, per reloader, how soon it picks up a
+          change: C(listenerprofiles.xml) when that file is touched (C([transport.passthru_https.listener]
+          ssl_profile_interval)), and C(header certificate reloader) for client certificates a load balancer forwards
+          in a header (C([apim.certificate_reloader] period), which watches the store's own modification time).
+      type: dict
 trust_checks:
   description: One verdict per O(verify_endpoints) item.
   returned: always

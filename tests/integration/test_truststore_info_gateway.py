@@ -61,3 +61,30 @@ def test_gateway_report_needs_no_password_when_configured(tmp_path):
     node = make_gateway_node(str(tmp_path / "gw"))
     result = run_module(tmp_path, INFO, {"apim_home": node["home"]}, check=True)
     assert not result.failed and result["integrity_verified"] is True and result["count"] > 0
+
+
+def test_the_report_says_which_profile_family_uses_each_store_listener_included(tmp_path):
+    """listenerprofiles.xml (WSO2's own file where ../shared is present) is read: the persistent client-truststore.jks
+    is the listener's truststore, the start-up copy the sender's; a listener truststore of its own is reported too."""
+    node = make_gateway_node(str(tmp_path / "gw"))
+    result = run_module(tmp_path, INFO, {"apim_home": node["home"]})
+    assert not result.failed, result
+    used = {s["role"]: s["used_by"] for s in result["stores"]}
+    assert used == {"live": ["sender (*)"], "persistent": ["listener"]}
+    listener = result["gateway"]["listener"]
+    assert listener["path"] == node["listenerprofiles"] and listener["truststore"] == node["persistent"]
+    assert listener["settings"]["SSLVerifyClient"] == "optional"
+    assert listener["reload_within_ms"] == {"listenerprofiles.xml": 600000, "header certificate reloader": 600000}
+
+    clients = ts.converge_truststore(str(tmp_path / "gw" / "repository" / "resources" / "security" / "clients.jks"), "wso2carbon",
+                                     [ts.DesiredCertificate("production_app_-1234", "present", BACKEND)], create=True)
+    with open(node["listenerprofiles"], encoding="iso-8859-1") as handle:
+        text = handle.read()
+    with open(node["listenerprofiles"], "w", encoding="iso-8859-1") as handle:
+        handle.write(text.replace("repository/resources/security/client-truststore.jks", "repository/resources/security/clients.jks"))
+    again = run_module(tmp_path, INFO, {"apim_home": node["home"]})
+    assert not again.failed, again
+    roles = {s["role"]: s for s in again["stores"]}
+    assert roles["listener"]["path"] == clients.path and roles["listener"]["used_by"] == ["listener"]
+    assert [e["alias"] for e in roles["listener"]["entries"]] == ["production_app_-1234"]
+    assert roles["persistent"]["used_by"] == []

@@ -19,6 +19,27 @@ FIXTURES = os.path.join(os.path.dirname(ROOT), "shared", "fixtures", "wso2")
 STOCK_TRUSTSTORE = os.path.join(FIXTURES, "apim-4.x-master", "all-in-one", "client-truststore.jks")
 STOCK_KEYSTORE = os.path.join(FIXTURES, "carbon-kernel-4.9.x", "wso2carbon.jks")
 GATEWAY_TOML = os.path.join(FIXTURES, "apim-4.x-master", "gateway", "deployment.toml")
+LISTENER_PROFILES = os.path.join(FIXTURES, "apim-4.x-master", "all-in-one", "listenerprofiles.xml")
+# listenerprofiles.xml as API-M 4.x ships it, for where ../shared is absent
+OWN_LISTENER_PROFILES = """<?xml version="1.0" encoding="ISO-8859-1"?>
+<parameter name="SSLProfiles">
+<profile>
+        <bindAddress>0.0.0.0</bindAddress>
+         <KeyStore>
+            <Location>repository/resources/security/wso2carbon.jks</Location>
+            <Type>JKS</Type>
+            <Password>wso2carbon</Password>
+            <KeyPassword>wso2carbon</KeyPassword>
+        </KeyStore>
+        <TrustStore>
+            <Location>repository/resources/security/client-truststore.jks</Location>
+            <Type>JKS</Type>
+            <Password>wso2carbon</Password>
+        </TrustStore>
+        <SSLVerifyClient>optional</SSLVerifyClient>
+    </profile>
+</parameter>
+"""
 SYSTEM_CAS = "/etc/ssl/certs/ca-certificates.crt"
 
 SECURITY = os.path.join("repository", "resources", "security")
@@ -95,8 +116,11 @@ def _ca_alias(cert) -> str:
 
 
 def make_gateway_node(home: str, *, temp_copy: bool = True, extra_profiles=(), toml_text: str | None = None,
-                      use_stock_store: bool = True) -> dict:
-    """Lay out an API-M 4.x gateway home. Returns the paths of its files."""
+                      use_stock_store: bool = True, listener: bool = True) -> dict:
+    """Lay out an API-M 4.x gateway home. Returns the paths of its files.
+
+    listener: also the HTTPS listener's listenerprofiles.xml (WSO2's own file when ../shared is present), whose
+    truststore is the persistent client-truststore.jks, as on a 4.x gateway."""
     conf = os.path.join(home, "repository", "conf")
     security = os.path.join(home, SECURITY)
     os.makedirs(conf, exist_ok=True)
@@ -136,7 +160,14 @@ def make_gateway_node(home: str, *, temp_copy: bool = True, extra_profiles=(), t
     sslprofiles = os.path.join(security, "sslprofiles.xml")
     with open(sslprofiles, "w", encoding="utf-8") as handle:
         handle.write(profile_xml(profiles))
+    listenerprofiles = os.path.join(security, "listenerprofiles.xml")
+    if listener:
+        if os.path.exists(LISTENER_PROFILES):
+            shutil.copyfile(LISTENER_PROFILES, listenerprofiles)
+        else:
+            with open(listenerprofiles, "w", encoding="utf-8") as handle:
+                handle.write(OWN_LISTENER_PROFILES)
     return {
         "home": home, "deployment_toml": toml_path, "persistent": persistent, "live": live,
-        "sslprofiles": sslprofiles, "keystore": keystore,
+        "sslprofiles": sslprofiles, "keystore": keystore, "listenerprofiles": listenerprofiles if listener else None,
     }

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from ansible_collections.apim.certificates.plugins.module_utils import _gateway as gw
+from ansible_collections.apim.certificates.plugins.module_utils import _sslprofiles_xml as xml
+from ansible_collections.apim.certificates.plugins.module_utils._errors import GatewayConfigError
+from ansible_collections.apim.certificates.plugins.module_utils._profile_families import LISTENER, SENDER
 from ansible_collections.apim.certificates.plugins.module_utils import _ssl_profile_request as request
 from ansible_collections.apim.certificates.plugins.module_utils import _ssl_profiles as sp
 from ansible_collections.apim.certificates.plugins.module_utils._wso2_config import DEPLOYMENT_TOML, SECURITY_DIR
+from ansible_collections.apim.certificates.tests.support.gateway import LISTENER_PROFILES, make_gateway_node
 
 TOML = """\
 [truststore]
@@ -74,3 +80,44 @@ def test_secure_vault_password_and_referenced_interval_are_read_once(tmp_path):
     current = sp.load(request.Request.from_params({"apim_home": home}))
     plan = sp.plan_changes(current, request.Request.from_params({"apim_home": home}))
     assert config.interval_ms == plan.interval == 120000
+
+
+# --- the listener's profile family (listenerprofiles.xml: one profile, no servers) ----------------------------
+
+
+@pytest.mark.skipif(not os.path.exists(LISTENER_PROFILES), reason=f"../shared/fixtures absent: {LISTENER_PROFILES} not found")
+def test_wso2s_own_listenerprofiles_xml_is_read_as_the_listener_reads_it():
+    with open(LISTENER_PROFILES, "rb") as handle:
+        data = handle.read()
+    (profile,) = xml.parse_sslprofiles(data, LISTENER_PROFILES, LISTENER)
+    assert profile.servers == ""
+    assert profile.truststore.location == "repository/resources/security/client-truststore.jks"
+    assert profile.keystore.location == "repository/resources/security/wso2carbon.jks" and profile.keystore.key_password == "wso2carbon"
+    assert dict(profile.settings) == {"bindAddress": "0.0.0.0", "SSLVerifyClient": "optional"}
+    with pytest.raises(GatewayConfigError, match="has no <servers>"):
+        xml.parse_sslprofiles(data, LISTENER_PROFILES, SENDER)
+
+
+def test_a_node_reports_the_listener_its_truststore_and_both_reloaders(tmp_path):
+    node = make_gateway_node(str(tmp_path / "gw"))
+    config = gw.resolve_gateway(node["home"])
+    assert config.listener is not None and config.listener.path == node["listenerprofiles"]
+    assert config.listener.truststore.path == node["persistent"]
+    assert config.listener.reload_within_ms == {"listenerprofiles.xml": 600000, "header certificate reloader": 600000}
+    assert config.families_of(node["persistent"]) == ["listener"], "a 4.x sender uses the start-up copy, the listener the persistent store"
+    assert config.families_of(node["live"]) == ["sender (*)"]
+
+    with open(node["deployment_toml"], "a", encoding="utf-8") as handle:
+        handle.write('\n[transport.passthru_https.listener]\nssl_profile_interval = "120000"\n\n[apim.certificate_reloader]\nperiod = "300"\n')
+    assert gw.resolve_gateway(node["home"]).listener.reload_within_ms == {"listenerprofiles.xml": 120000,
+                                                                        "header certificate reloader": 300000}
+    os.unlink(node["listenerprofiles"])
+    assert gw.resolve_gateway(node["home"]).listener is None
+
+
+def test_a_listener_interval_that_is_not_a_number_is_named(tmp_path):
+    node = make_gateway_node(str(tmp_path / "gw"))
+    with open(node["deployment_toml"], "a", encoding="utf-8") as handle:
+        handle.write('\n[transport.passthru_https.listener]\nssl_profile_interval = "soon"\n')
+    with pytest.raises(GatewayConfigError, match=r"\[transport\.passthru_https\.listener\] ssl_profile_interval is 'soon', not a number of milliseconds"):
+        gw.resolve_gateway(node["home"])
