@@ -25,6 +25,7 @@ from ansible_collections.apim.certificates.plugins.module_utils._truststore impo
 from ansible_collections.apim.certificates.plugins.module_utils._ownership import DEFAULT_PROTECTED, DEFAULT_STOCK_PATTERN, Ownership
 from ansible_collections.apim.certificates.plugins.module_utils._truststore_records import normalize_alias
 
+
 def _gateway_stores(config, password, store_type: str) -> list:
     """[[Truststore, [roles], password]] for the default profile's live store and the persistent store, as
     truststore_info reports a gateway node (one item when both are the same file)."""

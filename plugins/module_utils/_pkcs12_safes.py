@@ -128,7 +128,7 @@ def pkcs12_kdf(password: str, salt: bytes, purpose: int, iterations: int, length
     out = b""
     while len(out) < length:
         chunk = hashlib.new(hash_name, diversifier + bytes(material)).digest()
-        for _ in range(iterations - 1):
+        for _round in range(iterations - 1):
             chunk = hashlib.new(hash_name, chunk).digest()
         out += chunk
         adder = int.from_bytes(fill(chunk), "big") + 1

@@ -233,7 +233,7 @@ gateway:
         - The HTTPS listener's profile as listenerprofiles.xml has it now (null where the node has none).
         - C(path), the C(truststore) and C(keystore) paths, C(settings) (its other elements as written, for example
           C(SSLVerifyClient)) and C(reload_within_ms). That last one gives, per reloader, how soon it picks up a
-          change: C(listenerprofiles.xml) when that file is touched (C([transport.passthru_https.listener]
+          change. C(listenerprofiles.xml) when that file is touched (C([transport.passthru_https.listener]
           ssl_profile_interval)), and C(header certificate reloader) for client certificates a load balancer forwards
           in a header (C([apim.certificate_reloader] period), which watches the store's own modification time).
       type: dict

@@ -52,7 +52,7 @@ def test_aliases_are_case_folded_as_java_folds_them(tmp_path):
     strings = list(NAMED)
     strings += [chr(cp) for cp in range(0x80, 0x10000) if not 0xD800 <= cp < 0xE000]
     strings += [chr(cp) for cp in range(0x10000, 0x110000, 97)]
-    strings += ["".join(rng.choice(ALPHABET) for _ in range(rng.randint(1, 12))) for _ in range(20000)]
+    strings += ["".join(rng.choice(ALPHABET) for _char in range(rng.randint(1, 12))) for _string in range(20000)]
     strings = [s for s in strings if "\n" not in s and "\r" not in s]
     java = _java_lower(strings, tmp_path)
     differing = [(s, j, normalize_alias(s)) for s, j in zip(strings, java) if normalize_alias(s) != j]

@@ -204,9 +204,9 @@ def test_stores_keytool_made_with_certificates_only_java_reads_are_listed_as_key
         assert all(e["unread_facts"] and e["subject"] for e in info["entries"]), store_type
     path = str(tmp_path / "keytool-made.jks")
     before = keytool_entries(keytool_listing(path, PASSWORD, "JKS"))
-    ok(run_tasks(tmp_path, (ENDPOINT, {"path": path, "password": PASSWORD, "alias": "one-more",
-                                        "certificate": certs.pem_of_der(only_java[0][1]), "allow_expired": True,
-                                        "strict_alias": False}))[0])
+    one_more = {"path": path, "password": PASSWORD, "alias": "one-more", "certificate": certs.pem_of_der(only_java[0][1]),
+                "allow_expired": True, "strict_alias": False}
+    ok(run_tasks(tmp_path, (ENDPOINT, one_more))[0])
     after = keytool_entries(keytool_listing(path, PASSWORD, "JKS"))
     assert {alias: after[alias] for alias in before} == before
     p12 = str(tmp_path / "new.p12")

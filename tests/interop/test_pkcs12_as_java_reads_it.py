@@ -49,8 +49,8 @@ def test_an_openssl_nokeys_store_is_empty_for_java_and_is_not_made_trusted(tmp_p
     info, add = run_tasks(tmp_path, (INFO, {"path": path, "password": PASSWORD}),
                           (ENDPOINT, {"path": path, "password": PASSWORD, "alias": "new", "certificate": pem(make_cert("new.test")[0])}))
     assert info_entries(info) == {}
-    assert sorted(u["subject"] for u in info["untrusted_certificates"]) == ["O=apim.certificates tests,CN=Untrusted CA One",
-                                                                          "O=apim.certificates tests,CN=Untrusted CA Two"]
+    assert sorted(u["subject"] for u in info["untrusted_certificates"]) == [
+        "O=apim.certificates tests,CN=Untrusted CA One", "O=apim.certificates tests,CN=Untrusted CA Two"]
     assert any("Java does not trust" in w for w in info["warnings"])
     assert add.failed and "2 certificate(s) that Java does not trust" in add["msg"], add.get("msg")
     assert open(path, "rb").read() == before

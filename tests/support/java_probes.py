@@ -12,7 +12,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 
-
 # ---- DER builder ----------------------------------------------------------------------------------------------
 def length(n):
     if n < 0x80:
@@ -216,7 +215,7 @@ def build():
     # --- subject public key
     probe("k01_ec_explicit", "EC key, parameters explicit (SEQUENCE) instead of a curve OID",
           cert(spki=ec_spki(seq(integer(1), seq(oid("1.2.840.10045.1.1"), integer(7)), seq(octets(b"\x00"), octets(b"\x07")),
-                                  octets(b"\x04" + b"\x01" * 64), integer(7)))))
+                                octets(b"\x04" + b"\x01" * 64), integer(7)))))
     probe("k02_ec_unknown_curve", "EC key, curve OID 1.2.3.4", cert(spki=ec_spki(oid("1.2.3.4"))))
     probe("k03_ec_no_params", "EC key, AlgorithmIdentifier without parameters", cert(spki=ec_spki(None)))
     probe("k04_ec_null_params", "EC key, parameters NULL (implicitlyCA)", cert(spki=ec_spki(NULL)))
@@ -297,6 +296,7 @@ def build():
     probe("v13_serial_negative", "serial number -5", cert(serial=-5))
     probe("v14_serial_nonminimal", "serial INTEGER with a leading 00 byte", cert(serial=raw_int(b"\x00\x05")))
     # --- validity
+
     def validity(a, b):
         return seq(a, b)
     later = tlv(0x17, b"340101000000Z")
@@ -364,6 +364,7 @@ def build():
     probe("e39_san_edi_noncrit", "non-critical SAN ediPartyName [5] { partyName [1] 'x' }",
           cert(exts=[ext(SAN, seq(implicit(5, explicit(1, utf8("x")), constructed=True)))]))
     # --- name constraints (critical unless said otherwise)
+
     def nc(permitted=None, excluded=None, critical=True):
         parts = []
         if permitted is not None:
@@ -402,8 +403,10 @@ def build():
     probe("c19_nc_dns_underscore", "name constraints dNSName '_x.example.com'", cert(exts=nc([subtree(implicit(2, b"_x.example.com"))])))
     probe("c20_nc_email_dot", "name constraints rfc822Name '.'", cert(exts=nc([subtree(implicit(1, b"."))])))
     probe("c21_nc_ip5", "name constraints iPAddress of 5 bytes", cert(exts=nc([subtree(implicit(7, b"\x0a\x00\x00\x00\xff"))])))
-    probe("c22_nc_othername", "name constraints otherName 1.2.3.4", cert(exts=nc([subtree(implicit(0, oid("1.2.3.4") + explicit(0, utf8("x")), True))])))
-    probe("c16_nc_ip_noncontiguous", "name constraints iPAddress 10.0.0.0/255.0.255.0", cert(exts=nc([subtree(implicit(7, b"\x0a\x00\x00\x00\xff\x00\xff\x00"))])))
+    probe("c22_nc_othername", "name constraints otherName 1.2.3.4",
+          cert(exts=nc([subtree(implicit(0, oid("1.2.3.4") + explicit(0, utf8("x")), True))])))
+    probe("c16_nc_ip_noncontiguous", "name constraints iPAddress 10.0.0.0/255.0.255.0",
+          cert(exts=nc([subtree(implicit(7, b"\x0a\x00\x00\x00\xff\x00\xff\x00"))])))
 
 
 def ber_probes():
@@ -420,7 +423,6 @@ def ber_probes():
           cert(exts=[ext(KU, bits(b"\x87", unused=1), True)]))
     probe("b04_bc_bool_01", "critical BasicConstraints cA TRUE encoded as 0x01",
           cert(exts=[ext(BC, seq(tlv(0x01, b"\x01")), True)]))
-    tbs_end = base  # indefinite-length outer SEQUENCE
     inner = base[4:] if base[1] == 0x82 else base[3:]
     probe("b05_indefinite_outer", "outer Certificate SEQUENCE with indefinite length (0x30 0x80 ... 00 00)",
           b"\x30\x80" + inner + b"\x00\x00")

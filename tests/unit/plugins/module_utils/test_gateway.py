@@ -110,7 +110,7 @@ def test_a_node_reports_the_listener_its_truststore_and_both_reloaders(tmp_path)
     with open(node["deployment_toml"], "a", encoding="utf-8") as handle:
         handle.write('\n[transport.passthru_https.listener]\nssl_profile_interval = "120000"\n\n[apim.certificate_reloader]\nperiod = "300"\n')
     assert gw.resolve_gateway(node["home"]).listener.reload_within_ms == {"listenerprofiles.xml": 120000,
-                                                                        "header certificate reloader": 300000}
+                                                                          "header certificate reloader": 300000}
     os.unlink(node["listenerprofiles"])
     assert gw.resolve_gateway(node["home"]).listener is None
 

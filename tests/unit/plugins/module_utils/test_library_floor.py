@@ -18,6 +18,7 @@ from cryptography.x509.oid import NameOID
 
 from ansible_collections.apim.certificates.plugins.module_utils import _compat
 from ansible_collections.apim.certificates.plugins.module_utils import _ssl_profiles as sp
+from ansible_collections.apim.certificates.plugins.module_utils import _ssl_profiles_load as sp_load
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
 from ansible_collections.apim.certificates.plugins.module_utils import _wso2_config as wso2_config
 from ansible_collections.apim.certificates.plugins.module_utils._errors import GatewayConfigError
@@ -142,7 +143,7 @@ def test_without_tomllib_a_file_tomlkit_misreads_is_refused_and_left_alone(tmp_p
     shutil.copy(os.path.join(FIXTURES, "apim-4.x-master", "samples", SPLIT), path)
     before = path.read_bytes()
     monkeypatch.setattr(wso2_config, "tomllib_module", lambda: None)
-    monkeypatch.setattr(sp, "tomllib_module", lambda: None)
+    monkeypatch.setattr(sp_load, "tomllib_module", lambda: None)
     request = sp.Request.from_params({"path": str(path), "interval": 120000})
     if tomlkit.parse(before.decode()).as_string() == before.decode():
         assert sp.converge(request).plan.changed  # a tomlkit that reads it right edits it

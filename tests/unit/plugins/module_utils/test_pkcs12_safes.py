@@ -36,7 +36,7 @@ def test_rc2_agrees_with_cryptography_on_128_bit_keys():
     decrepit = pytest.importorskip("cryptography.hazmat.decrepit.ciphers.algorithms", reason="RC2 in cryptography >= 43")
     from cryptography.hazmat.primitives.ciphers import Cipher, modes  # pylint: disable=import-outside-toplevel
 
-    for _ in range(20):
+    for _round in range(20):
         key, iv, data = os.urandom(16), os.urandom(8), os.urandom(64)
         encryptor = Cipher(decrepit.RC2(key), modes.CBC(iv)).encryptor()
         assert safes._rc2_cbc_decrypt(key, 128, iv, encryptor.update(data) + encryptor.finalize()) == data  # pylint: disable=protected-access

@@ -324,7 +324,7 @@ def test_a_read_that_meets_the_gateway_mid_write_reads_again(tmp_path, store_typ
     writer = threading.Thread(target=gateway, daemon=True)
     writer.start()
     try:
-        for _ in range(60):
+        for _read in range(60):
             time.sleep(0.01)
             assert ts.load_truststore(path, PASSWORD).fingerprints() == {f"alias{i}": sha256(c) for i, c in enumerate(CERTS)}
     finally:

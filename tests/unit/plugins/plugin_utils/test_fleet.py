@@ -116,8 +116,8 @@ def test_the_filters_give_what_the_engine_gives_on_gateway_trust_results():
     assert desired["gw2"][1:] == [{"alias": "legacy", "state": "absent"}], "a client certificate or stock entry was pruned"
     assert filters.gateway_sync_unmanaged(states["gw2"], desired["gw2"][:1]) == ["legacy"]
     drift = filters.gateway_sync_drift(states, desired)
-    assert drift["aliases"]["orders"] == {"in_sync": False, "fingerprints": {A: ["gw1 (live)", "gw1 (persistent)"],
-                                                                            B: ["gw2 (live)", "gw2 (persistent)"]}}
+    assert drift["aliases"]["orders"] == {"in_sync": False, "fingerprints": {
+        A: ["gw1 (live)", "gw1 (persistent)"], B: ["gw2 (live)", "gw2 (persistent)"]}}
     results = {"gw1": {"results": [{"alias": "orders", "action": "unchanged", "fingerprint": A}]},
                "gw2": {"results": [{"alias": "orders", "action": "replaced", "fingerprint": A}], "changed": True}}
     assert filters.gateway_sync_verify(states, results)["differing"]["orders"] == {
