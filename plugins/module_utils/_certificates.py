@@ -152,13 +152,9 @@ def java_refusal(der: bytes) -> str | None:
     """Java's reason for refusing der, or None when Java accepts it. _der's strict certificates are accepted at once."""
     if _der.summarize_certificate(der) is not None:
         return None
-    from ansible_collections.apim.certificates.plugins.module_utils._java_x509 import JavaRefusal  # pylint: disable=import-outside-toplevel
-
     try:
         java_judge(der)
-    except JavaRefusal as exc:
-        return str(exc)
-    except ValueError as exc:
+    except ValueError as exc:  # JavaRefusal, or no certificate Java reads at all
         return str(exc)
     return None
 

@@ -179,8 +179,8 @@ def _facts_without_cryptography(der: bytes, now, reason: ValueError) -> dict:
     except ValueError as exc:
         facts["java_error"] = str(exc)
         return facts
+    now = now or datetime.datetime.now(datetime.timezone.utc)
     facts.update(subject=subject, issuer=issuer, not_before=certs.iso_utc(not_before), not_after=certs.iso_utc(not_after),
                  status=certs.status_between(not_before, not_after, now),
-                 days_remaining=((not_after - (now or datetime.datetime.now(datetime.timezone.utc))) // datetime.timedelta(days=1)),
-                 self_signed=subject == issuer)
+                 days_remaining=(not_after - now) // datetime.timedelta(days=1), self_signed=subject == issuer)
     return facts

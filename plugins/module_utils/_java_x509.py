@@ -43,28 +43,19 @@ class _Bad(ValueError):
 
 
 def _tlv(data: bytes, pos: int, end: int) -> tuple:
-    """(tag, content start, content end, element start). Java reads BER lengths (long forms, leading zeros) but the
-    collection refuses indefinite lengths: Java re-encodes such a certificate, so its fingerprint would change."""
-    if pos + 2 > end:
-        raise _Bad("the data ends inside an element")
-    begin = pos
-    tag, first = data[pos], data[pos + 1]
-    if tag & 0x1F == 0x1F:
-        raise JavaRefusal("Tag number over 30 is not supported")
-    pos += 2
-    if first == 0x80:
-        raise _Bad("an indefinite length (BER): Java would store it re-encoded, under another fingerprint")
-    if first > 0x80:
-        count = first & 0x7F
-        if count > 4 or pos + count > end:
-            raise _Bad("an oversized length")
-        length = int.from_bytes(data[pos:pos + count], "big")
-        pos += count
-    else:
-        length = first
-    if pos + length > end:
-        raise _Bad("the data ends inside an element")
-    return tag, pos, pos + length, begin
+    """(tag, content start, content end, element start): _der's walker in its BER mode (long forms, leading zeros),
+    as Java's DerValue reads. Indefinite lengths are refused: Java re-encodes such a certificate, so its fingerprint
+    would change."""
+    if pos + 2 <= end:
+        if data[pos] & 0x1F == 0x1F:
+            raise JavaRefusal("Tag number over 30 is not supported")
+        if data[pos + 1] == 0x80:
+            raise _Bad("an indefinite length (BER): Java would store it re-encoded, under another fingerprint")
+    try:
+        tag, start, stop = _der.tlv(data, pos, end, strict=False)
+    except _der.Unsure as exc:
+        raise _Bad(str(exc)) from None
+    return tag, start, stop, pos
 
 
 def _children(data: bytes, start: int, end: int) -> list:

@@ -2,18 +2,21 @@
 # Copyright: apim.certificates contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""PKCS12 truststores: read through cryptography plus a walk of the unencrypted bags, written as Java does.
+"""PKCS12 truststores: read as Java's PKCS12KeyStore reads them, written as Java does.
 
-Java keeps key entries in unencrypted bags, which cryptography's loader does not report: the walk finds them, so
-that a store holding keys (or secret keys, or bags this collection does not know) is reported and never rewritten.
-Writing goes through cryptography's serialize_java_truststore, which adds the attribute Java needs to see a
-trusted entry. Imported by _truststore only when a PKCS12 store comes, as it needs cryptography.
+Reading goes through the collection's own reader of the bags and their attributes (_pkcs12_safes), which decides
+trust as Java does (the trusted-key-usage attribute). Where that reader does not know a layout or algorithm,
+cryptography's load_pkcs12 reads the store instead, and the bags outside encrypted content (where Java keeps key
+entries, which load_pkcs12 does not report) are still walked, so a store holding keys or bags this collection does
+not know is reported and never rewritten. Writing goes through cryptography's serialize_java_truststore, which adds
+the attribute Java needs to see a trusted entry. Imported by _truststore only when a PKCS12 store comes.
 """
 
 from __future__ import annotations
 
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils import _der
+from ansible_collections.apim.certificates.plugins.module_utils import _pkcs12_safes
 from ansible_collections.apim.certificates.plugins.module_utils._compat import MissingLibraryError, pkcs12_reader, pkcs12_writer
 from ansible_collections.apim.certificates.plugins.module_utils._errors import TruncatedStoreError, TruststoreError
 from ansible_collections.apim.certificates.plugins.module_utils._truststore_records import (
@@ -25,51 +28,6 @@ from ansible_collections.apim.certificates.plugins.module_utils._truststore_reco
     describe,
     normalize_alias,
 )
-
-_OID_DATA = "1.2.840.113549.1.7.1"
-_OID_FRIENDLY_NAME = "1.2.840.113549.1.9.20"
-_BAG_KINDS = {
-    "1.2.840.113549.1.12.10.1.1": "key",
-    "1.2.840.113549.1.12.10.1.2": "key",
-    "1.2.840.113549.1.12.10.1.3": "cert",
-    "1.2.840.113549.1.12.10.1.4": "crl",
-    "1.2.840.113549.1.12.10.1.5": "secret",
-    "1.2.840.113549.1.12.10.1.6": "nested",
-}
-
-
-def _pkcs12_plain_bags(data: bytes) -> list:
-    """(kind, friendly name) of every bag outside encrypted content: Java keeps private and secret keys there.
-
-    Certificates usually sit in encrypted content; cryptography reads those. ValueError when data is not the DER
-    PKCS12 layout this walk knows.
-    """
-    _tag, start, end = _der.tlv(data, 0, len(data), strict=False)
-    items = _der.children(data, start, end, strict=False)
-    _tag, ci_start, ci_end = items[1]  # authSafe ContentInfo
-    ci = _der.children(data, ci_start, ci_end, strict=False)
-    _tag, wrapper_start, wrapper_end = ci[1]  # [0] EXPLICIT
-    _tag, octets_start, octets_end = _der.tlv(data, wrapper_start, wrapper_end, strict=False)
-    _tag, safe_start, safe_end = _der.tlv(data, octets_start, octets_end, strict=False)  # AuthenticatedSafe
-    bags = []
-    for _tag, info_start, info_end in _der.children(data, safe_start, safe_end, strict=False):
-        parts = _der.children(data, info_start, info_end, strict=False)
-        if _der.oid(data[parts[0][1]:parts[0][2]]) != _OID_DATA:
-            continue  # encryptedData: not readable without decrypting
-        _tag, w_start, w_end = _der.tlv(data, parts[1][1], parts[1][2], strict=False)
-        _tag, contents_start, contents_end = _der.tlv(data, w_start, w_end, strict=False)
-        for _bag_tag, bag_start, bag_end in _der.children(data, contents_start, contents_end, strict=False):
-            fields = _der.children(data, bag_start, bag_end, strict=False)
-            kind = _BAG_KINDS.get(_der.oid(data[fields[0][1]:fields[0][2]]), "unknown")
-            name = None
-            if len(fields) > 2:
-                for _attr_tag, attr_start, attr_end in _der.children(data, fields[2][1], fields[2][2], strict=False):
-                    attr = _der.children(data, attr_start, attr_end, strict=False)
-                    if _der.oid(data[attr[0][1]:attr[0][2]]) == _OID_FRIENDLY_NAME:
-                        _vtag, v_start, v_end = _der.children(data, attr[1][1], attr[1][2], strict=False)[0]
-                        name = data[v_start:v_end].decode("utf-16-be", "replace")
-            bags.append((kind, name))
-    return bags
 
 
 def _open_only(data: bytes, secret: bytes | None, what: str, path: str | None) -> Truststore:
@@ -100,11 +58,9 @@ def parse_pkcs12(data: bytes, password: str | None, what: str, path: str | None,
         raise TruststoreError(f"{what} is corrupt or truncated (PKCS12: the DER structure does not span the file)")
     if password is not None and "\x00" in password:
         raise TruststoreError(f"{what}: wrong password (a PKCS12 password cannot contain a NUL character)")
-    if password is not None and not open_only:
-        from ansible_collections.apim.certificates.plugins.module_utils import _pkcs12_safes  # pylint: disable=import-outside-toplevel
-
+    if password is not None:
         try:
-            bags, _verified = _pkcs12_safes.read_bags(data, password)
+            bags = _pkcs12_safes.read_bags(data, password)
         except _pkcs12_safes.WrongPassword:
             raise TruststoreError(f"{what}: wrong password (the PKCS12 MAC or encryption does not verify with it)") from None
         except _pkcs12_safes.Unsupported:
@@ -128,10 +84,11 @@ def parse_pkcs12(data: bytes, password: str | None, what: str, path: str | None,
         raise TruststoreError(f"{what}: wrong password, or the PKCS12 data is corrupt") from None
     except Exception as exc:  # noqa: BLE001 - unsupported PKCS12 algorithms
         raise TruststoreError(f"{what}: cannot read this PKCS12 store ({type(exc).__name__}: {exc})") from None
-    try:
-        plain_bags = _pkcs12_plain_bags(data)
+    try:  # the bags outside encrypted content, where Java keeps key entries, which load_pkcs12 does not report
+        plain_bags = [("key" if bag.kind == "shrouded_key" else bag.kind, bag.friendly_name)
+                      for bag in _pkcs12_safes.read_bags(data, None)]
         opaque = None
-    except (ValueError, IndexError, StopIteration):
+    except (ValueError, IndexError):
         plain_bags, opaque = [], "its layout is not the DER one this collection can check for key entries"
     key_names = [normalize_alias(name or "") for kind, name in plain_bags if kind == "key"]
     if bundle.key is not None and not key_names:

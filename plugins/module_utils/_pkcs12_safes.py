@@ -63,15 +63,14 @@ _PKCS12_PBE = {"1.2.840.113549.1.12.1.3": ("3des", 24), "1.2.840.113549.1.12.1.4
 class Bag:
     """One SafeBag: kind (BAG_KINDS values or "unknown"), the certificate's DER for a cert bag, and its attributes."""
 
-    __slots__ = ("kind", "certificate", "friendly_name", "local_key_id", "trusted", "in_encrypted")
+    __slots__ = ("kind", "certificate", "friendly_name", "local_key_id", "trusted")
 
-    def __init__(self, kind, certificate, friendly_name, local_key_id, trusted, in_encrypted):
+    def __init__(self, kind, certificate, friendly_name, local_key_id, trusted):
         self.kind = kind
         self.certificate = certificate
         self.friendly_name = friendly_name
         self.local_key_id = local_key_id
         self.trusted = trusted
-        self.in_encrypted = in_encrypted
 
 
 def _tlv(data: bytes, pos: int, end: int) -> tuple:
@@ -266,9 +265,9 @@ def _verify_mac(data: bytes, mac_data, auth_safe: bytes, password: str) -> None:
         raise WrongPassword("the MAC does not verify")
 
 
-def read_bags(data: bytes, password: str) -> tuple:
-    """(bags in file order, whether a MAC was verified). WrongPassword, Unsupported, or ValueError/IndexError for DER
-    that is not PKCS12."""
+def read_bags(data: bytes, password: str | None) -> list:
+    """The bags in file order. password None: no MAC check, and only the bags outside encrypted content (where Java
+    keeps key entries). WrongPassword, Unsupported, or ValueError/IndexError for DER that is not PKCS12."""
     _tag, start, end = _tlv(data, 0, len(data))
     pfx = _children(data, start, end)
     if _integer(data, pfx[0]) != 3:
@@ -277,10 +276,8 @@ def read_bags(data: bytes, password: str) -> tuple:
     if _oid(data, content_info[0]) != _DATA:
         raise Unsupported("a PKCS12 file protected by public keys")
     auth_safe = _octets(data, _children(data, content_info[1][1], content_info[1][2])[0])
-    verified = False
-    if len(pfx) > 2:
+    if len(pfx) > 2 and password is not None:
         _verify_mac(data, pfx[2], auth_safe, password)
-        verified = True
     bags = []
     _t, s_start, s_end = _tlv(auth_safe, 0, len(auth_safe))
     for _tag, info_start, info_end in _children(auth_safe, s_start, s_end):
@@ -288,18 +285,20 @@ def read_bags(data: bytes, password: str) -> tuple:
         kind = _oid(auth_safe, parts[0])
         inner = _children(auth_safe, parts[1][1], parts[1][2])[0]
         if kind == _DATA:
-            bags += _safe_contents(_octets(auth_safe, inner), False)
+            bags += _safe_contents(_octets(auth_safe, inner))
         elif kind == _ENCRYPTED_DATA:
+            if password is None:
+                continue
             encrypted = _children(auth_safe, inner[1], inner[2])
             eci = _children(auth_safe, encrypted[1][1], encrypted[1][2])
             plain = _decrypt(auth_safe, eci[1], _octets(auth_safe, eci[2]), password)
-            bags += _safe_contents(plain, True)
+            bags += _safe_contents(plain)
         else:
             raise Unsupported(f"PKCS12 content of type {kind}")
-    return bags, verified
+    return bags
 
 
-def _safe_contents(data: bytes, in_encrypted: bool) -> list:
+def _safe_contents(data: bytes) -> list:
     try:
         _tag, start, end = _tlv(data, 0, len(data))
     except Unsupported:
@@ -325,5 +324,5 @@ def _safe_contents(data: bytes, in_encrypted: bool) -> list:
                     key_id = _octets(data, values[0])
                 elif dotted == TRUSTED_KEY_USAGE:
                     trusted = True
-        bags.append(Bag(kind, certificate, friendly, key_id, trusted, in_encrypted))
+        bags.append(Bag(kind, certificate, friendly, key_id, trusted))
     return bags

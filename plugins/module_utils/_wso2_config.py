@@ -67,7 +67,6 @@ DEFAULTS = {
     "truststore.password": "wso2carbon",
     "keystore.ssl_profile.default.servers": "*",
     SSLPROFILES_FILE_PATH: DEFAULT_SSLPROFILES,
-    ".".join(INTERVAL): DEFAULT_INTERVAL_MS,
     HOSTNAME_VERIFIER: DEFAULT_HOSTNAME_VERIFIER,
 }
 for _family in FAMILIES:

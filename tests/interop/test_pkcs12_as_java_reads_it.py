@@ -17,6 +17,7 @@ import subprocess
 
 import pytest
 
+from ansible_collections.apim.certificates.plugins.module_utils._truststore import load_truststore
 from ansible_collections.apim.certificates.tests.interop.helpers import ENDPOINT, INFO, info_entries, keytool_entries, ok, run_tasks
 from ansible_collections.apim.certificates.tests.support.java import keytool, keytool_listing, needs_java
 from ansible_collections.apim.certificates.tests.support.pki import make_cert, pem
@@ -81,6 +82,8 @@ def test_a_dsa_key_store_keytool_wrote_is_listed_not_called_a_wrong_password(tmp
             "-storetype", "PKCS12", password=PASSWORD)
     (info,) = run_tasks(tmp_path, (INFO, {"path": path, "password": PASSWORD}))
     assert info_entries(info) == keytool_entries(keytool_listing(path, PASSWORD, "PKCS12"))
+    # what ssl_profile's store validation asks (open it with its password): the same reader, no "wrong password"
+    assert load_truststore(path, PASSWORD, open_only=True).entries["dsa-key"].entry_type == "PrivateKeyEntry"
 
 
 def test_a_pkcs12_password_jdk17_cannot_use_is_named(tmp_path):

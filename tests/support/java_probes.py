@@ -11,6 +11,8 @@ import os
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from ansible_collections.apim.certificates.plugins.module_utils import _der
+
 
 # ---- DER builder ----------------------------------------------------------------------------------------------
 def length(n):
@@ -33,16 +35,7 @@ def set_(*items):
 
 
 def oid(dotted):
-    arcs = [int(a) for a in dotted.split(".")]
-    body = bytearray()
-    for arc in [arcs[0] * 40 + arcs[1]] + arcs[2:]:
-        chunk = [arc & 0x7F]
-        arc >>= 7
-        while arc:
-            chunk.append(0x80 | (arc & 0x7F))
-            arc >>= 7
-        body += bytes(reversed(chunk))
-    return tlv(0x06, bytes(body))
+    return _der._encode_oid(dotted)  # pylint: disable=protected-access
 
 
 def integer(value):

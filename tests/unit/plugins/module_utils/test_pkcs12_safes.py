@@ -57,7 +57,7 @@ def _serialize(kind: str, algorithm):
 def test_bags_and_their_attributes_are_read_as_java_reads_them(tmp_path, algorithm):
     from cryptography.hazmat.primitives.serialization.pkcs12 import PBES  # pylint: disable=import-outside-toplevel
 
-    trusted, _mac = safes.read_bags(_serialize("trusted", getattr(PBES, algorithm)), "p12-pass")
+    trusted = safes.read_bags(_serialize("trusted", getattr(PBES, algorithm)), "p12-pass")
     assert [(b.kind, b.friendly_name, b.trusted, b.certificate) for b in trusted] == [
         ("cert", f"Trusted-{i}", True, der(c)) for i, (c, _k) in enumerate(CERTS)]
     path = tmp_path / "keyed.p12"
