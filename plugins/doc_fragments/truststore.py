@@ -27,6 +27,11 @@ options:
       - Case-insensitive; V(p12) and V(pfx) are read as V(PKCS12).
     type: str
     default: auto
+"""
+
+    # The managed-node libraries of every module that opens truststores (gateway_trust has no O(path) option).
+    REQUIREMENTS = r"""
+options: {}
 requirements:
   - cryptography >= 3.4.8 on the managed node (reading PKCS12 stores needs >= 36.0.0, writing them >= 45.0.0;
     JKS and JCEKS work with every version). See docs/managed-nodes.md for the OS package of each distribution.

@@ -24,6 +24,7 @@ description:
 author:
   - apim.certificates maintainers (@apim-certificates)
 extends_documentation_fragment:
+  - apim.certificates.truststore.requirements
   - apim.certificates.attributes
 options:
   apim_home:
@@ -140,11 +141,7 @@ options:
         C([transport.passthru_https.sender.parameters] HostnameVerifier).
     type: str
     choices: [Strict, Default, DefaultAndLocalhost, AllowAll]
-requirements:
-  - cryptography >= 45.0.0 (on the managed node)
-  - pyjks (on the managed node, for JKS and JCEKS stores)
 notes:
-  - No JRE or keytool is needed on the managed node.
   - The M(apim.certificates.gateway_sync) role runs this module once per node and compares the nodes on the
     controller. Use M(apim.certificates.endpoint_certificate) and M(apim.certificates.truststore_info) for finer control.
 seealso:
@@ -419,7 +416,7 @@ def main():
         supports_check_mode=True,
     )
     if not certs.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography>=45.0.0"), exception=certs.CRYPTOGRAPHY_IMPORT_ERROR)
+        module.fail_json(msg=missing_required_lib("cryptography>=3.4.8"), exception=certs.CRYPTOGRAPHY_IMPORT_ERROR)
 
     params = module.params
     options = Options(strict_alias=params["strict_alias"], timeout=params["timeout"], allow_expired=params["allow_expired"],

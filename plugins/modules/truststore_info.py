@@ -17,6 +17,7 @@ author:
   - apim.certificates maintainers (@apim-certificates)
 extends_documentation_fragment:
   - apim.certificates.truststore
+  - apim.certificates.truststore.requirements
   - apim.certificates.attributes.info_module
 options:
   path:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 
@@ -70,3 +72,26 @@ def test_ansible_doc_renders(tmp_path, kind, name):
                          capture_output=True, text=True, check=False, timeout=120)
     assert doc.returncode == 0 and "ERROR" not in doc.stderr, doc.stderr
     assert f"apim.certificates.{name}" in doc.stdout
+
+
+def _required_libs(module: str) -> list:
+    """The (library, version) pairs a module names in missing_required_lib() when a library is absent."""
+    plugins = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "plugins")
+    with open(os.path.join(plugins, "modules", module + ".py"), encoding="utf-8") as handle:
+        return re.findall(r'missing_required_lib\("([A-Za-z_]+)>=([0-9.]+)"', handle.read())
+
+
+@pytest.mark.parametrize("name", [name for kind, name in _documented_plugins() if kind == "module" and _required_libs(name)])
+def test_documented_floor_is_the_one_enforced(tmp_path, name):
+    """The floor a module refuses to run below is the floor its documentation states, and the one `make unit-floor` tests
+    (requirements-floor.txt): gateway_trust once claimed cryptography 45.0.0 while every other module said 3.4.8."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(root, "requirements-floor.txt"), encoding="utf-8") as handle:
+        tested = dict(re.findall(r"^([A-Za-z_]+)==([0-9.]+)", handle.read(), re.M))
+    doc = subprocess.run([os.path.join(BIN, "ansible-doc"), "-j", "-t", "module", f"apim.certificates.{name}"],
+                         env=_env(tmp_path), capture_output=True, text=True, check=True, timeout=120)
+    requirements = " ".join(json.loads(doc.stdout)[f"apim.certificates.{name}"]["doc"].get("requirements", []))
+    for library, version in _required_libs(name):
+        floors = set(re.findall(re.escape(library) + r" >= ([0-9.]+)", requirements))
+        assert version in floors, f"{name} refuses {library} < {version}; its docs name {sorted(floors)} ({requirements})"
+        assert version == tested[library], f"{name} refuses {library} < {version}; make unit-floor tests {tested[library]}"

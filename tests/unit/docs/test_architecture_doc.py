@@ -61,3 +61,17 @@ def test_every_module_util_and_plugin_util_has_its_row_in_the_table():
     for folder in FOLDERS[:2]:
         files = {name[:-3] for name in os.listdir(folder) if name.startswith("_") and name.endswith(".py") and name != "__init__.py"}
         assert not files - named, f"no row in the architecture table for {sorted(files - named)}"
+
+
+def test_the_test_layout_table_lists_every_test_folder_and_only_those():
+    rule = _doc().split("- Tests live by what they need", 1)[1].split("\n- ", 1)[0].split("\n## ", 1)[0]
+    listed = {name.rstrip("/") for name in re.findall(r"^  \| `(tests/[a-z_/]+)` \|", rule, re.M)}
+    present = set()
+    for folder, _dirs, files in os.walk(os.path.join(ROOT, "tests")):
+        relative = os.path.relpath(folder, ROOT)
+        if relative.startswith(os.path.join("tests", "integration", "targets")):
+            present.add(os.path.join("tests", "integration", "targets"))
+        elif any(name.startswith("test_") and name.endswith(".py") for name in files):
+            present.add(relative)
+    assert listed == present, f"docs/architecture.md's test layout: not listed {sorted(present - listed)}, " \
+                              f"listed but without tests {sorted(listed - present)}"
