@@ -86,6 +86,18 @@ def _keep_data_unmasked(module, result: dict) -> dict:
     return result
 
 
+def settle(module, result: dict) -> dict:
+    """The engine's result as a module returns it: check_mode stated, its warnings given to Ansible, its diff kept only
+    in diff mode (one place for what endpoint_certificate and gateway_trust did alike)."""
+    result["check_mode"] = module.check_mode
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
+    diff = result.pop("diff", None)
+    if module._diff and diff is not None:  # pylint: disable=protected-access
+        result["diff"] = diff
+    return result
+
+
 def exit_json(module, **result):
     module.exit_json(**_keep_data_unmasked(module, result))
 

@@ -341,7 +341,7 @@ from ansible_collections.apim.certificates.plugins.module_utils import _zipload 
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils._endpoint_certificates import CertificateRequest, Options, manage
 from ansible_collections.apim.certificates.plugins.module_utils._errors import ApimCertificatesError
-from ansible_collections.apim.certificates.plugins.module_utils._module import exit_json, fail_json
+from ansible_collections.apim.certificates.plugins.module_utils._module import exit_json, fail_json, settle
 
 
 def requests_from(params: dict) -> list:
@@ -424,12 +424,7 @@ def main():
     except ApimCertificatesError as exc:
         fail_json(module, str(exc))
 
-    result["check_mode"] = module.check_mode
-    for warning in result.pop("warnings"):
-        module.warn(warning)
-    diff = result.pop("diff")
-    if module._diff:  # pylint: disable=protected-access
-        result["diff"] = diff
+    settle(module, result)
     if params["path"] and os.path.exists(params["path"]):
         file_args = module.load_file_common_arguments(params)
         result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"])

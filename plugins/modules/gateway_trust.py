@@ -379,7 +379,7 @@ from ansible_collections.apim.certificates.plugins.module_utils import _certific
 from ansible_collections.apim.certificates.plugins.module_utils._endpoint_certificates import Options
 from ansible_collections.apim.certificates.plugins.module_utils._errors import ApimCertificatesError
 from ansible_collections.apim.certificates.plugins.module_utils._gateway_trust import sync
-from ansible_collections.apim.certificates.plugins.module_utils._module import exit_json, fail_json
+from ansible_collections.apim.certificates.plugins.module_utils._module import exit_json, fail_json, settle
 from ansible_collections.apim.certificates.plugins.module_utils._ownership import DEFAULT_PROTECTED, DEFAULT_STOCK_PATTERN
 
 
@@ -432,12 +432,7 @@ def main():
     except ApimCertificatesError as exc:
         fail_json(module, str(exc))
 
-    result["check_mode"] = module.check_mode
-    for warning in result.pop("warnings"):
-        module.warn(warning)
-    diff = result.pop("diff")
-    if module._diff:  # pylint: disable=protected-access
-        result["diff"] = diff
+    settle(module, result)
     exit_json(module, **result)
 
 
