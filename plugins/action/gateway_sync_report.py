@@ -72,5 +72,7 @@ class ActionModule(ActionBase):
                 nodes=list(hosts))
             # what ansible.builtin.set_stats publishes (per_host=false, aggregate=false): AWX reads it as a job artifact
             result["ansible_stats"] = {"data": {"gateway_sync": facts["gateway_sync_artifact"]}, "per_host": False, "aggregate": False}
+        if report["warnings"]:
+            result["warnings"] = list(result.get("warnings") or []) + report["warnings"]
         result.update(changed=False, ansible_facts=facts)
         return result

@@ -422,3 +422,22 @@ def raw_names(der: bytes):
         return der[issuer[1]:issuer[2]], der[subject[1]:subject[2]]
     except (ValueError, IndexError):
         return None
+
+
+def spki(der: bytes):
+    """The certificate's SubjectPublicKeyInfo, header included (what an RFC 7469 pin hashes), or None when the bytes
+    cannot be walked."""
+    try:
+        _tag, start, end = tlv(der, 0, len(der), strict=False)
+        tbs = children(der, start, end, strict=False)[0]
+        header = tbs[1]
+        fields = []
+        for element in children(der, tbs[1], tbs[2], strict=False):
+            fields.append((header, element))
+            header = element[2]
+        if fields[0][1][0] == 0xA0:  # [0] version
+            fields = fields[1:]
+        key_start, (tag, _content, key_end) = fields[5]
+        return der[key_start:key_end] if tag == 0x30 else None
+    except (ValueError, IndexError):
+        return None

@@ -105,20 +105,30 @@ def _presented_chain(tls) -> list:
     return [leaf] if leaf else []
 
 
-def fetch_certificates(endpoint: str, *, fingerprint: str | None = None, timeout: float = 10.0) -> tuple:
-    """(chain, warnings) for endpoint, checked against the SHA-256 pin of the leaf when one is given."""
+def fetch_certificates(endpoint: str, *, fingerprint: str | None = None, spki_pins=None, timeout: float = 10.0,
+                       chain: str = "leaf") -> tuple:
+    """(chain, warnings) for endpoint, checked against the pins when some are given (_chain.check_pins: the leaf's or a
+    verified CA's certificate SHA-256 or SPKI SHA-256). chain: what the caller will trust, for the leaf-only warning."""
+    from ansible_collections.apim.certificates.plugins.module_utils import _chain  # pylint: disable=import-outside-toplevel
+
     host, port = parse_endpoint(endpoint)
-    pin = certs.normalize_fingerprint(fingerprint) if fingerprint else None
-    chain = fetch_chain(host, port, timeout)
-    leaf = certs.sha256_fingerprint(certs.certificate_der(chain[0]))
+    where = f"{host}:{port}"
+    if fingerprint:
+        certs.normalize_fingerprint(fingerprint)  # a malformed pin is named before any connection
+    for pin in spki_pins or []:
+        _chain.parse_spki_pin(pin)
+    presented = fetch_chain(host, port, timeout)
     warnings = []
-    if pin is None:
+    if not fingerprint and not spki_pins:
+        leaf = certs.sha256_fingerprint(certs.certificate_der(presented[0]))
         warnings.append(
-            f"the certificate of {host}:{port} (SHA-256 {leaf}) was trusted on first use; "
-            "give fingerprint to pin it"
+            f"the certificate of {where} (SHA-256 {leaf}) was trusted on first use; "
+            "give fingerprint or spki_pins to pin it"
         )
-    elif leaf != pin:
-        raise EndpointError(
-            f"{host}:{port} presented a certificate with SHA-256 {leaf}, not the pinned {pin}; nothing was written"
-        )
-    return chain, warnings
+    else:
+        _chain.check_pins(presented, fingerprint, spki_pins, f"the chain {where} presented")
+    if chain == "leaf":
+        warning = _chain.leaf_only_warning(presented, where)
+        if warning:
+            warnings.append(warning)
+    return presented, warnings

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import collections
 
-from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils import _desired
 from ansible_collections.apim.certificates.plugins.module_utils._errors import CertificateError, FileWriteError
 from ansible_collections.apim.certificates.plugins.module_utils._fileio import touch, touch_problem
@@ -26,13 +25,22 @@ from ansible_collections.apim.certificates.plugins.module_utils._truststore_reco
 class CertificateRequest(Record):
     """One alias as the user asked for it."""
 
-    __slots__ = ("alias", "state", "certificate", "certificate_path", "endpoint", "fingerprint", "source")
+    __slots__ = ("alias", "state", "certificate", "certificate_path", "endpoint", "fingerprint", "spki_pins", "chain", "source")
     _defaults = {"state": "present", "certificate": None, "certificate_path": None, "endpoint": None, "fingerprint": None,
-                 "source": "certificate"}
+                 "spki_pins": None, "chain": None, "source": "certificate"}
+
+
+def request_from_item(item: dict, source: str) -> CertificateRequest:
+    """A CertificateRequest from one certificates[] item as Ansible gives it (an option's alias, such as trust for
+    chain, arrives beside the option's own name)."""
+    fields = {key: value for key, value in item.items() if key in CertificateRequest.__slots__ and key != "source"}
+    if fields.get("chain") is None and item.get("trust") is not None:
+        fields["chain"] = item["trust"]
+    return CertificateRequest(source=source, **fields)
 
 
 class Options(Record):
-    """chain None: leaf for fetched certificates, all for given content."""
+    """chain None: leaf for fetched certificates, all for given content (a request's own chain wins)."""
 
     __slots__ = ("strict_alias", "chain", "tenant_id", "timeout", "replace", "allow_expired", "create", "backup", "reload")
     _defaults = {"strict_alias": True, "chain": None, "tenant_id": None, "timeout": 10.0, "replace": True, "allow_expired": False,
@@ -54,7 +62,7 @@ def resolve_request(request: CertificateRequest, options: Options, warnings: lis
 
         host, port = parse_endpoint(request.endpoint)
     chain = None
-    chain_mode = options.chain
+    chain_mode = request.chain or options.chain
     if request.state == "present":
         given = [name for name in ("certificate", "certificate_path") if getattr(request, name) is not None]
         if len(given) > 1:
@@ -67,21 +75,26 @@ def resolve_request(request: CertificateRequest, options: Options, warnings: lis
         elif request.endpoint:
             from ansible_collections.apim.certificates.plugins.module_utils._endpoint import fetch_certificates  # pylint: disable=import-outside-toplevel
 
-            chain, fetched_warnings = fetch_certificates(request.endpoint, fingerprint=request.fingerprint, timeout=options.timeout)
+            chain, fetched_warnings = fetch_certificates(request.endpoint, fingerprint=request.fingerprint, spki_pins=request.spki_pins,
+                                                         timeout=options.timeout, chain=chain_mode or "leaf")
             warnings.extend(fetched_warnings)
             chain_mode = chain_mode or "leaf"
         else:
             raise CertificateError(f"{source}: state is present but none of certificate, certificate_path or endpoint is given")
-        if request.fingerprint and given:
-            _check_pin(chain[0], request.fingerprint, source)
+        if given and (request.fingerprint or request.spki_pins):
+            _chain().check_pins(chain, request.fingerprint, request.spki_pins, source)
+        if chain_mode in ("issuer", "root"):
+            chain = _chain().select(chain, chain_mode, source)
+            chain_mode = "all"
     items = _desired.desired_items(alias, request.state, chain, chain=chain_mode or "all", tenant_id=options.tenant_id, source=source)
     return Resolved(items, host, port)
 
 
-def _check_pin(cert, fingerprint: str, source: str) -> None:
-    actual = certs.sha256_fingerprint(certs.certificate_der(cert))
-    if actual != certs.normalize_fingerprint(fingerprint):
-        raise CertificateError(f"{source}: the certificate's SHA-256 is {actual}, not the expected fingerprint {fingerprint}")
+def _chain():
+    """_chain, imported when a pin or a CA choice needs it (its path building loads cryptography)."""
+    from ansible_collections.apim.certificates.plugins.module_utils import _chain as chain  # pylint: disable=import-outside-toplevel
+
+    return chain
 
 
 def _merge_results(stores: list, order: list) -> list:

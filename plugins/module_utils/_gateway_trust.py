@@ -18,7 +18,8 @@ import datetime
 import os
 
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
-from ansible_collections.apim.certificates.plugins.module_utils._endpoint_certificates import CertificateRequest, Options, converge
+from ansible_collections.apim.certificates.plugins.module_utils._endpoint_certificates import (
+    CertificateRequest, Options, converge, request_from_item)
 from ansible_collections.apim.certificates.plugins.module_utils._errors import ApimCertificatesError
 from ansible_collections.apim.certificates.plugins.module_utils._gateway import resolve_gateway
 from ansible_collections.apim.certificates.plugins.module_utils._truststore import apply_plan, load_truststore
@@ -109,12 +110,14 @@ def _requests(certificates: list, remove_aliases: list, prune: bool, stores: lis
     for index, item in enumerate(certificates):
         held = _held_as_pinned(item, config, stores) if config is not None else None
         if held is not None:
-            item = dict(item, certificate=base64.b64encode(held).decode("ascii"))
-        requests.append(CertificateRequest(source=f"certificates[{index}]", **item))
+            # the held certificate is the pinned one: store it as it is (it may be the CA a chain: issuer chose)
+            item = dict(item, certificate=base64.b64encode(held).decode("ascii"), chain="all")
+        requests.append(request_from_item(item, f"certificates[{index}]"))
     held = {alias for store, _roles, _secret in stores for alias in store.entries}
     removals, unmanaged, owned = stock.removals(held, [str(r.alias) for r in requests], remove_aliases, prune)
     requests += [CertificateRequest(alias=alias, state="absent", source=f"remove_aliases '{alias}'") for alias in removals]
-    requested = [{"alias": normalize_alias(str(r.alias)), "state": r.state} for r in requests]
+    requested = [dict({"alias": normalize_alias(str(r.alias)), "state": r.state}, **({"endpoint": r.endpoint} if r.endpoint else {}))
+                 for r in requests]
     return requests, requested, unmanaged, owned
 
 
@@ -166,7 +169,25 @@ def sync(*, apim_home: str, password=None, store_type: str = "auto", certificate
             if request.endpoint and request.state == "present" and request.endpoint not in endpoints:
                 endpoints.append(request.endpoint)
     result["trust_checks"] = _trust_checks(endpoints, config, after, password, store_type, hostname_verifier, options.timeout)
+    result["warnings"].extend(served_warnings(result["trust_checks"], expiring_within_days))
     return result
+
+
+def served_warnings(checks: list, within_days: int) -> list:
+    """What a trust check that passed today says about tomorrow: a served leaf that expires within within_days, and
+    trust that rests on a CA-issued leaf only (its next renewal breaks it)."""
+    found = []
+    for check in checks:
+        leaf = check.get("served_leaf")
+        if not leaf:
+            continue
+        if leaf["days_remaining"] < within_days:
+            found.append(f"{check['endpoint']} serves a certificate ('{leaf['subject']}') that expires on {leaf['not_after']} "
+                         f"({leaf['days_remaining']} days left)")
+        if check.get("trusted_by") == "leaf" and leaf["issuer"] != leaf["subject"]:
+            found.append(f"{check['endpoint']} is trusted through its leaf '{leaf['subject']}' only: the next renewal breaks "
+                         f"trust; trust the issuer '{leaf['issuer']}' (chain: issuer)")
+    return found
 
 
 def _trust_checks(endpoints: list, config, stores: list, password, store_type: str, hostname_verifier, timeout) -> list:

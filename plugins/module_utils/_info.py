@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
@@ -118,17 +119,20 @@ def trust_checks(endpoints: list, store_for, verifier: str, timeout: float) -> l
         try:
             ders = fetch_chain_der(host, port, timeout)
         except ApimCertificatesError as exc:
-            verdict.update(trusted=False, reason=str(exc), anchor=None, fingerprint=None)
+            verdict.update(trusted=False, reason=str(exc), anchor=None, fingerprint=None, served_chain=[], served_leaf=None,
+                           trusted_by=None)
             results.append(verdict)
             continue
         verdict["fingerprint"] = certs.sha256_fingerprint(ders[0])
+        verdict["served_chain"] = [certs.sha256_fingerprint(der) for der in ders]
+        verdict["served_leaf"] = _served_leaf(ders[0])
         # the usual case, decided from the DER: the store holds the presented certificate itself (the last alias
         # holding it, as build_path() finds it)
         held = [alias for alias, entry in store.entries.items() if entry.certificate == ders[0]]
         quick = check_held(ders[0], held[-1], host, verifier) if held else None
         if quick is not None:
             verdict.update(quick)
-            results.append(verdict)
+            results.append(_trusted_by(verdict, store, ders))
             continue
         try:
             chain = [certs.parse_certificates(der, f"certificate presented by {host}:{port}")[0] for der in ders]
@@ -139,8 +143,27 @@ def trust_checks(endpoints: list, store_for, verifier: str, timeout: float) -> l
             if not verdict["trusted"] and verdict["anchor"] is None:
                 # no anchor among the byte-for-byte candidates: compare names as cryptography does, with every entry
                 verdict.update(check_trust(chain, _anchors(store), host, verifier))
-        results.append(verdict)
+        results.append(_trusted_by(verdict, store, ders))
     return results
+
+
+def _served_leaf(der: bytes) -> dict | None:
+    """The served leaf's life: {subject, issuer, not_after, days_remaining} (None for a certificate neither reader reads)."""
+    try:
+        info = certs.describe_der(der)
+    except (ValueError, ApimCertificatesError):
+        return None
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return {"subject": info.subject, "issuer": info.issuer, "not_after": certs.iso_utc(info.not_after),
+            "days_remaining": (info.not_after - now) // datetime.timedelta(days=1)}
+
+
+def _trusted_by(verdict: dict, store, ders: list) -> dict:
+    """trusted_by: 'leaf' when the store trusts the endpoint through the served leaf itself (its next renewal breaks
+    that trust), 'ca' through a CA, None when it does not trust it."""
+    anchor = store.entries.get(verdict.get("anchor")) if verdict.get("trusted") else None
+    verdict["trusted_by"] = None if anchor is None else ("leaf" if anchor.certificate == ders[0] else "ca")
+    return verdict
 
 
 def report(*, path=None, apim_home=None, password=None, store_type="auto", aliases=None, expiring_within_days=30,

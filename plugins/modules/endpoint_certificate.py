@@ -74,9 +74,21 @@ options:
     type: str
   fingerprint:
     description:
-      - The SHA-256 fingerprint the certificate must have (the leaf, when fetched from O(endpoint)), with or without
-        colons, any case. A mismatch fails and writes nothing.
+      - A certificate SHA-256 pin, with or without colons, any case. It matches the leaf, or a CA of the chain's
+        verified path (each certificate signed by the next one, from the leaf up; a certificate merely appended to
+        the chain never matches). When the chain (fetched or given) matches neither it nor O(spki_pins), the task
+        fails, naming the pins and the chain's fingerprints, and writes nothing.
     type: str
+  spki_pins:
+    description:
+      - SubjectPublicKeyInfo SHA-256 pins, as RFC 7469 writes them (C(sha256/<base64>)) or as 64 hex digits. Give
+        several to have a backup pin. Each matches the leaf or a CA of the verified path, as O(fingerprint) does;
+        one match is enough.
+      - A pin on the key survives a renewal that keeps the key; a pin on the issuing CA survives every renewal
+        under that CA. Without O(fingerprint) and O(spki_pins), a certificate fetched from O(endpoint) is trusted
+        on first use, with a warning.
+    type: list
+    elements: str
   timeout:
     description:
       - Seconds to wait for O(endpoint) to connect and complete the TLS handshake.
@@ -98,11 +110,19 @@ options:
     choices: [present, absent]
   chain:
     description:
-      - When the content or the endpoint gives several certificates (a bundle or chain), V(all) stores each of them,
-        the first under O(alias) and the others under C(<alias>-1), C(<alias>-2), ...; V(leaf) stores the first one only.
-      - Defaults to V(leaf) for certificates fetched from O(endpoint) and V(all) otherwise.
+      - What to trust of the certificates the content or the endpoint gives (a bundle or a served chain).
+      - V(all) stores each of them, the first under O(alias) and the others under C(<alias>-1), C(<alias>-2), ...
+      - V(leaf) stores the first one only. The next renewal of a CA-issued leaf breaks that trust (a warning says
+        so for a fetched leaf).
+      - V(issuer) stores the CA that signed the leaf, V(root) the topmost CA of the chain, each under O(alias), and
+        only when the chain's signatures verify from the leaf up to it and every CA on the way is a CA
+        (basicConstraints); a self-signed leaf has no issuer, and the task says so. A backend's routine renewal
+        under the same CA then keeps the gateway's trust (docs/user-guide.md, "Backend certificate rotation").
+      - Defaults to V(leaf) for certificates fetched from O(endpoint) and V(all) otherwise. Chains of more than 10
+        certificates are refused for V(issuer) and V(root).
     type: str
-    choices: [all, leaf]
+    choices: [all, leaf, issuer, root]
+    aliases: [trust]
   replace:
     description:
       - When the alias already holds a different certificate, replace it. With V(false) the existing certificate
@@ -157,8 +177,17 @@ options:
         description: The backend, as O(endpoint).
         type: str
       fingerprint:
-        description: The expected SHA-256 fingerprint, as O(fingerprint).
+        description: A certificate SHA-256 pin, as O(fingerprint).
         type: str
+      spki_pins:
+        description: SPKI SHA-256 pins, as O(spki_pins).
+        type: list
+        elements: str
+      chain:
+        description: What to trust of this item's chain, as O(chain). Defaults to O(chain).
+        type: str
+        choices: [all, leaf, issuer, root]
+        aliases: [trust]
       state:
         description: As O(state).
         type: str
@@ -339,7 +368,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 # First: the collection's other module_utils are then compiled once, not twice, from the AnsiballZ zip (_zipload).
 from ansible_collections.apim.certificates.plugins.module_utils import _zipload  # noqa: F401  # pylint: disable=unused-import
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
-from ansible_collections.apim.certificates.plugins.module_utils._endpoint_certificates import CertificateRequest, Options, manage
+from ansible_collections.apim.certificates.plugins.module_utils._endpoint_certificates import CertificateRequest, Options, manage, request_from_item
 from ansible_collections.apim.certificates.plugins.module_utils._errors import ApimCertificatesError
 from ansible_collections.apim.certificates.plugins.module_utils._module import exit_json, fail_json, settle
 
@@ -348,12 +377,13 @@ def requests_from(params: dict) -> list:
     """The aliases asked for, single or batch, as CertificateRequest items."""
     if params["certificates"] is not None:
         return [
-            CertificateRequest(source=f"certificates[{index}]", **item)
+            request_from_item(item, f"certificates[{index}]")
             for index, item in enumerate(params["certificates"])
         ]
     return [CertificateRequest(
         alias=params["alias"], state=params["state"] or "present", certificate=params["certificate"],
         certificate_path=params["certificate_path"], endpoint=params["endpoint"], fingerprint=params["fingerprint"],
+        spki_pins=params["spki_pins"],
     )]
 
 
@@ -369,11 +399,12 @@ def main():
             certificate_path=dict(type="path"),
             endpoint=dict(type="str"),
             fingerprint=dict(type="str"),
+            spki_pins=dict(type="list", elements="str"),
             timeout=dict(type="int", default=10),
             reload=dict(type="bool", default=True),
             # No default here: a default would hide a top-level state given with certificates (mutually exclusive).
             state=dict(type="str", choices=["present", "absent"]),
-            chain=dict(type="str", choices=["all", "leaf"]),
+            chain=dict(type="str", choices=["all", "leaf", "issuer", "root"], aliases=["trust"]),
             replace=dict(type="bool", default=True),
             allow_expired=dict(type="bool", default=False),
             create=dict(type="bool", default=False),
@@ -389,6 +420,8 @@ def main():
                     certificate_path=dict(type="path"),
                     endpoint=dict(type="str"),
                     fingerprint=dict(type="str"),
+                    spki_pins=dict(type="list", elements="str"),
+                    chain=dict(type="str", choices=["all", "leaf", "issuer", "root"], aliases=["trust"]),
                     state=dict(type="str", choices=["present", "absent"], default="present"),
                 ),
             ),
@@ -401,6 +434,7 @@ def main():
             ("certificates", "certificate_path"),
             ("certificates", "endpoint"),
             ("certificates", "fingerprint"),
+            ("certificates", "spki_pins"),
             ("certificates", "state"),
         ],
         required_one_of=[("alias", "certificates"), ("path", "apim_home")],

@@ -130,6 +130,10 @@ ansible_facts:
             - C(nodes), C(nodes_changed), C(certificates) (added, replaced, removed), C(ssl_profiles) (per node, what
               changed), C(trust_checks) (per node, endpoint -> verdict), C(expiring) (per node),
               C(expiring_within_days) and C(reload_within_ms) (per node that changed).
+            - For backend rotation (docs/user-guide.md, "Backend certificate rotation"), C(served_leaves) (endpoint ->
+              the served leaf's C(subject), C(issuer), C(not_after), C(days_remaining), C(expiring), C(nodes)),
+              C(leaf_only) (endpoint -> nodes trusting a CA-issued leaf only), C(rotation_pending) (endpoint -> C(alias)
+              and C(nodes), node -> why) and C(safe_to_remove) (alias -> nodes where no declared endpoint needs it).
           type: dict
         drifting:
           description: The nodes whose run changed (in check mode, would change) a store or an SSL profile.
@@ -141,6 +145,10 @@ ansible_facts:
         check_mode:
           description: Whether the nodes' runs were in check mode.
           type: bool
+        warnings:
+          description: The rotation findings in words (rotation pending, safe to remove), also given as task warnings.
+          type: list
+          elements: str
         failures:
           description:
             - Why the play should fail, in words. Nodes that differ after a run outside check mode; with

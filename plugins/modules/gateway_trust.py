@@ -73,8 +73,26 @@ options:
             and both truststores already hold that certificate under the alias. The trust check still connects.
         type: str
       fingerprint:
-        description: The SHA-256 fingerprint the certificate must have (the leaf when fetched). A mismatch fails and writes nothing.
+        description:
+          - A certificate SHA-256 pin. It matches the leaf or a CA of the chain's verified path, as
+            M(apim.certificates.endpoint_certificate)'s O(apim.certificates.endpoint_certificate#module:fingerprint)
+            does. A chain that matches no pin fails and writes nothing.
         type: str
+      spki_pins:
+        description:
+          - SubjectPublicKeyInfo SHA-256 pins (C(sha256/<base64>) or 64 hex digits), on the leaf or a CA of the
+            verified path; one match is enough (a backup pin), as in M(apim.certificates.endpoint_certificate).
+        type: list
+        elements: str
+      chain:
+        description:
+          - What to trust of the chain the content or the endpoint gives. V(leaf) (the default for a fetched
+            chain) breaks at the leaf's next renewal; V(issuer) trusts the CA that signed the leaf and V(root) the
+            topmost CA, verified by signature; V(all) (the default for given content) stores every certificate.
+            As M(apim.certificates.endpoint_certificate)'s O(apim.certificates.endpoint_certificate#module:chain).
+        type: str
+        choices: [all, leaf, issuer, root]
+        aliases: [trust]
       state:
         description: V(present) or V(absent).
         type: str
@@ -220,6 +238,10 @@ requested:
     state:
       description: V(present) or V(absent).
       type: str
+    endpoint:
+      description: The endpoint given with the alias (absent when none was).
+      type: str
+      returned: when the alias has an endpoint
 unmanaged:
   description: Aliases (not stock) the node held that the run does not name; empty with O(prune), which removes them.
   returned: always
@@ -343,6 +365,31 @@ trust_checks:
     anchor:
       description: The alias of the stored certificate the chain builds to.
       type: str
+    trusted_by:
+      description:
+        - V(leaf) when the store trusts the endpoint through the served leaf itself (its next renewal breaks that
+          trust), V(ca) through a CA, null when it does not trust it.
+      type: str
+    served_chain:
+      description: SHA-256 of each certificate the endpoint presented, leaf first (empty when it could not be reached).
+      type: list
+      elements: str
+    served_leaf:
+      description: The served leaf's life, or null when it could not be reached or read.
+      type: dict
+      contains:
+        subject:
+          description: Its subject (RFC 4514).
+          type: str
+        issuer:
+          description: Its issuer (RFC 4514).
+          type: str
+        not_after:
+          description: End of validity, UTC, ISO 8601.
+          type: str
+        days_remaining:
+          description: Whole days left (negative once expired).
+          type: int
 sslprofiles_path:
   description: The C(sslprofiles.xml) the gateway reloads.
   returned: always
@@ -397,6 +444,8 @@ def main():
                     certificate_path=dict(type="path"),
                     endpoint=dict(type="str"),
                     fingerprint=dict(type="str"),
+                    spki_pins=dict(type="list", elements="str"),
+                    chain=dict(type="str", choices=["all", "leaf", "issuer", "root"], aliases=["trust"]),
                     state=dict(type="str", choices=["present", "absent"], default="present"),
                 ),
             ),

@@ -274,6 +274,31 @@ trust_checks:
     anchor:
       description: The alias of the stored certificate the chain builds to.
       type: str
+    trusted_by:
+      description:
+        - V(leaf) when the store trusts the endpoint through the served leaf itself (its next renewal breaks that
+          trust), V(ca) through a CA, null when it does not trust it.
+      type: str
+    served_chain:
+      description: SHA-256 of each certificate the endpoint presented, leaf first (empty when it could not be reached).
+      type: list
+      elements: str
+    served_leaf:
+      description: The served leaf's life, or null when it could not be reached or read.
+      type: dict
+      contains:
+        subject:
+          description: Its subject (RFC 4514).
+          type: str
+        issuer:
+          description: Its issuer (RFC 4514).
+          type: str
+        not_after:
+          description: End of validity, UTC, ISO 8601.
+          type: str
+        days_remaining:
+          description: Whole days left (negative once expired).
+          type: int
 entries:
   description: One item per entry, in the store's order.
   returned: always

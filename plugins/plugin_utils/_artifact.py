@@ -43,6 +43,23 @@ def pick_previous(candidates, nodes) -> dict | None:
     return max(fitting, key=lambda c: len(c.get("node_names") or []), default=None)
 
 
+def _by_node(per_item: dict) -> dict:
+    """{item: [node]} -> {node: [item]} (node-keyed, so that the batches of a serial play merge by node)."""
+    found = {}
+    for item, nodes in per_item.items():
+        for node in nodes:
+            found.setdefault(node, []).append(item)
+    return {node: sorted(items) for node, items in sorted(found.items())}
+
+
+def _pending_by_node(pending) -> dict:
+    found = {}
+    for endpoint, item in (pending or {}).items():
+        for node, reason in (item.get("nodes") or {}).items():
+            found.setdefault(node, {})[endpoint] = reason
+    return found
+
+
 def build(summary: dict, drift: dict | None = None, not_in_source: dict | None = None, previous=None,
           check_mode: bool = False, nodes: list | None = None) -> dict:
     """The artifact for one play batch, merged into the previous batch's artifact when there is one.
@@ -73,6 +90,11 @@ def build(summary: dict, drift: dict | None = None, not_in_source: dict | None =
         "trust_checks": trust,
         "untrusted": {n: e for n, e in sorted(untrusted.items()) if e},
         "reload_due": dict(sorted((summary.get("reload_within_ms") or {}).items())),
+        "served_leaves": {e: {k: leaf.get(k) for k in ("subject", "not_after", "days_remaining", "expiring")}
+                          for e, leaf in sorted((summary.get("served_leaves") or {}).items())},
+        "leaf_only": _by_node({e: nodes for e, nodes in (summary.get("leaf_only") or {}).items()}),
+        "rotation_pending": {n: dict(sorted(p.items())) for n, p in sorted(_pending_by_node(summary.get("rotation_pending")).items())},
+        "safe_to_remove": _by_node(summary.get("safe_to_remove") or {}),
     }
     previous = pick_previous(previous, nodes)
     if not previous:
@@ -87,7 +109,8 @@ def build(summary: dict, drift: dict | None = None, not_in_source: dict | None =
     merged["drifted"] = bool(previous.get("drifted")) or current["drifted"] or not all(a["in_sync"] for a in merged["drift"].values())
     merged["certificates"] = {k: int((previous.get("certificates") or {}).get(k) or 0) + current["certificates"][k]
                               for k in ("added", "replaced", "removed")}
-    for key in ("not_in_source", "ssl_profiles", "expiring", "trust_checks", "untrusted", "reload_due"):
+    for key in ("not_in_source", "ssl_profiles", "expiring", "trust_checks", "untrusted", "reload_due", "served_leaves", "leaf_only",
+                "rotation_pending", "safe_to_remove"):
         combined = dict(previous.get(key) or {})
         combined.update(current[key])
         merged[key] = dict(sorted(combined.items()))

@@ -113,7 +113,7 @@ def summary(results: dict, profiles: dict | None = None, expiry_warn_days: int =
             profile_changes[node] = {k: v for k, v in (result.get("actions") or {}).items() if v != "unchanged"}
             if result.get("interval_changed") or result.get("restart_required"):
                 profile_changes[node]["restart_required"] = bool(result.get("restart_required"))
-    return {
+    return dict({
         "nodes": len(results),
         "nodes_changed": sorted(changed_nodes),
         "trust_checks": trust,
@@ -122,7 +122,60 @@ def summary(results: dict, profiles: dict | None = None, expiry_warn_days: int =
         "expiring_within_days": expiry_warn_days,
         "expiring": expiring,
         "reload_within_ms": reload,
-    }
+    }, **rotation(results, expiry_warn_days))
+
+
+def _live_entries(state: dict) -> dict:
+    for store in (state or {}).get("stores", []):
+        if "live" in _roles(store):
+            return store.get("entries") or {}
+    return {}
+
+
+def rotation(results: dict, expiry_warn_days: int = 30) -> dict:
+    """What the nodes' trust checks say about the backends' next renewals (docs/user-guide.md, "Backend certificate
+    rotation"), from gateway_trust's trust_checks (served chain, served leaf, trusted_by, anchor) and stores:
+
+    served_leaves: per endpoint, the leaf it serves (subject, not_after, days_remaining, expiring within the horizon).
+    leaf_only: per endpoint, the nodes that trust it through a CA-issued leaf only (its next renewal breaks them).
+    rotation_pending: per endpoint, the nodes where the declared alias holds a certificate the served chain neither
+    contains nor is trusted through (the backend changed its certificate or CA), or that do not trust it.
+    safe_to_remove: per alias (never stock, owned elsewhere, or declared with an endpoint), the nodes where no declared
+    endpoint needs it: it is in no served chain and no trust check builds to it. Only nodes that reached every endpoint count.
+    """
+    served, leaf_only, pending, removable = {}, {}, {}, {}
+    for node, result in sorted(results.items()):
+        checks = {check["endpoint"]: check for check in result.get("trust_checks", [])}
+        live = _live_entries(result.get("after"))
+        for endpoint, check in checks.items():
+            leaf = check.get("served_leaf")
+            if leaf:
+                item = served.setdefault(endpoint, dict(leaf, expiring=leaf["days_remaining"] < expiry_warn_days, nodes=[]))
+                item["nodes"].append(node)
+                if check.get("trusted_by") == "leaf" and leaf.get("issuer") != leaf.get("subject"):
+                    leaf_only.setdefault(endpoint, []).append(node)
+        for wanted in result.get("requested", []):
+            check = checks.get(wanted.get("endpoint"))
+            if wanted.get("state") != "present" or check is None or not check.get("served_chain"):
+                continue
+            held = live.get(wanted["alias"])
+            if not check.get("trusted"):
+                reason = f"not trusted: {check.get('reason')}"
+            elif held not in check["served_chain"] and check.get("anchor") != wanted["alias"]:
+                reason = f"trusted through '{check.get('anchor')}', not through '{wanted['alias']}', which the served chain no longer contains"
+            else:
+                continue
+            pending.setdefault(wanted["endpoint"], {"alias": wanted["alias"], "nodes": {}})["nodes"][node] = reason
+        if checks and all(check.get("served_chain") for check in checks.values()):
+            needed = {check.get("anchor") for check in checks.values() if check.get("trusted")}
+            chains = {fp for check in checks.values() for fp in check["served_chain"]}
+            owned = set(result.get("owned_elsewhere") or {})
+            # an alias declared with an endpoint follows that endpoint (a run refreshes it): never offered for removal
+            owned |= {w["alias"] for w in result.get("requested", []) if w.get("endpoint") and w.get("state") == "present"}
+            for alias, sha256 in live.items():
+                if alias not in needed and sha256 not in chains and alias not in owned:
+                    removable.setdefault(alias, []).append(node)
+    return {"served_leaves": served, "leaf_only": leaf_only, "rotation_pending": pending, "safe_to_remove": removable}
 
 
 def report(results: dict, profiles: dict | None = None, expiry_warn_days: int = 30, *, fail_on_drift: bool = False,
@@ -149,11 +202,18 @@ def report(results: dict, profiles: dict | None = None, expiry_warn_days: int = 
         failures.append(f"The gateway nodes drift from the source of truth: {', '.join(drifting)} would change.")
     if fail_on_untrusted and untrusted:
         failures.append(f"Not trusted: {json.dumps(untrusted, sort_keys=True)}")
+    overview = summary(results, profiles, expiry_warn_days)
+    notices = [f"rotation pending for {endpoint} (alias '{item['alias']}'): " +
+               "; ".join(f"{node}: {why}" for node, why in sorted(item["nodes"].items()))
+               for endpoint, item in sorted(overview["rotation_pending"].items())]
+    notices += [f"safe to remove: '{alias}' is needed by no declared endpoint on {', '.join(nodes)}"
+                for alias, nodes in sorted(overview["safe_to_remove"].items())]
     return {
+        "warnings": notices,
         "drift": drift_report(results),
         "not_in_source": {node: list(r.get("unmanaged") or []) for node, r in sorted(results.items())},
         "verification": verification,
-        "summary": summary(results, profiles, expiry_warn_days),
+        "summary": overview,
         "drifting": drifting,
         "untrusted": untrusted,
         "check_mode": check_mode,
@@ -187,8 +247,8 @@ def desired_batch(*, source: str, certificates: list, remove_aliases: list, prun
         wanted = []
         for item in certificates:
             entry = {"alias": item["alias"], "state": item.get("state") or "present"}
-            entry.update({key: item[key] for key in ("certificate", "certificate_path", "endpoint", "fingerprint")
-                          if item.get(key) not in (None, "")})
+            keys = ("certificate", "certificate_path", "endpoint", "fingerprint", "spki_pins", "chain", "trust")
+            entry.update({key: item[key] for key in keys if item.get(key) not in (None, "")})
             wanted.append(entry)
     held = {alias for store in store_state(node_state)["stores"] for alias in store["entries"]}
     removals, _unmanaged, _owned = ownership.removals(held, [w["alias"] for w in wanted], remove_aliases, prune)

@@ -177,7 +177,8 @@ def test_wrong_pin_writes_nothing(tmp_path, node):
     with https_server(BACKEND, BACKEND_KEY) as port:
         result = run_module(tmp_path, MODULE, {"apim_home": node["home"], "alias": "orders", "endpoint": f"https://localhost:{port}/",
                                                "fingerprint": sha256(OTHER)})
-    assert result.failed and "not the pinned" in result["msg"] and "nothing was written" in result["msg"]
+    assert result.failed and "matches a pin" in result["msg"] and "Nothing was written" in result["msg"]
+    assert sha256(OTHER) in result["msg"] and sha256(BACKEND) in result["msg"]  # the pins and what was served
     assert _state(node) == before
 
 

@@ -50,7 +50,7 @@ def test_check_mode_predicts_writes_nothing_then_converge_and_nothing_to_do(tmp_
         assert {r: s["entries"]["orders"] for r, s in _roles(converge["after"]).items()} == {
             "live": sha256(BACKEND), "persistent": sha256(BACKEND)}, "read back from disk"
         assert converge["trust_checks"][0]["trusted"] is True
-        assert converge["requested"] == [{"alias": "orders", "state": "present"}]
+        assert converge["requested"] == [{"alias": "orders", "state": "present", "endpoint": args["certificates"][0]["endpoint"]}]
 
         written = _checksums(node)
         again = run_module(tmp_path, TRUST, args)

@@ -42,6 +42,39 @@ def https_server(cert, key, chain=()):
             yield port
 
 
+class Backend:
+    """A running HTTPS backend whose certificate can be renewed in place (same host and port, new certificate)."""
+
+    def __init__(self, context, folder: str, port: int):
+        self.context, self.folder, self.port = context, folder, port
+
+    def renew(self, cert, key, chain=()) -> None:
+        """Serve cert (and chain) from the next handshake on, as a backend's routine renewal does."""
+        _load(self.context, self.folder, cert, key, chain)
+
+
+def _load(context, folder: str, cert, key, chain) -> None:
+    cert_file = os.path.join(folder, "cert.pem")
+    key_file = os.path.join(folder, "key.pem")
+    with open(cert_file, "w") as handle:
+        handle.write(pem(cert) + "".join(pem(c) for c in chain))
+    with open(key_file, "w") as handle:
+        handle.write(key_pem(key))
+    context.load_cert_chain(cert_file, key_file)
+
+
+@contextlib.contextmanager
+def renewable_https_server(cert, key, chain=()):
+    """As https_server, but yields a Backend whose renew() swaps the served certificate without changing the port."""
+    with tempfile.TemporaryDirectory() as tmp:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        _load(context, tmp, cert, key, chain)
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        with serving(server) as port:
+            yield Backend(context, tmp, port)
+
+
 @contextlib.contextmanager
 def serving(server):
     """Run an http.server server in a thread for the block; yields its port, then shuts it down."""

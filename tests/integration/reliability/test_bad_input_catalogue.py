@@ -66,6 +66,20 @@ A, _A_KEY = make_cert("a.backend.test")
 B, _B_KEY = make_cert("b.backend.test")
 CA, CA_KEY = make_cert("Catalogue CA", ca=True)
 LEAF, _LEAF_KEY = make_cert("leaf.backend.test", issuer=CA, issuer_key=CA_KEY)
+NOT_CA, _NOT_CA_KEY = make_cert("Not A CA", issuer=CA, issuer_key=CA_KEY)
+NOT_CA_LEAF, _NOT_CA_LEAF_KEY = make_cert("under.not-a-ca.test", issuer=NOT_CA, issuer_key=_NOT_CA_KEY)
+
+
+def _long_chain(length: int) -> list:
+    cert, key = make_cert("Long CA 0", ca=True)
+    chain = [cert]
+    for index in range(1, length):
+        cert, key = make_cert(f"Long CA {index}", ca=index < length - 1, issuer=cert, issuer_key=key)
+        chain.insert(0, cert)
+    return chain
+
+
+LONG_CHAIN = _long_chain(11)
 
 
 class Skip(Exception):
@@ -282,8 +296,37 @@ def setup_fingerprint_malformed(d, ctx):
     return add(store(d), fingerprint="sha1:12:34")
 
 
+@case(G_EC, "spki-pin-not-a-sha256", EC, r"spki_pins item 'sha256/bm90IGEgcGlu' is not a SHA-256 SPKI pin: give sha256/<base64 of 32 bytes>")
+def setup_spki_pin_not_a_sha256(d, ctx):
+    return add(store(d), spki_pins=["sha256/bm90IGEgcGlu"])
+
+
+@case(G_EC, "trust-issuer-of-a-self-signed-leaf", EC, r"certificate for alias 'new': the chain holds no CA: '[^']*b\.backend\.test[^']*' "
+      r"\(SHA-256 [0-9A-F:]{95}, SPKI sha256/[A-Za-z0-9+/=]{44}\) is self-signed, so there is no issuer to trust")
+def setup_trust_issuer_of_a_self_signed_leaf(d, ctx):
+    return add(store(d), trust="issuer")
+
+
+@case(G_EC, "trust-issuer-whose-signature-does-not-verify", EC,
+      r"certificate for alias 'new': cannot trust the issuer: the chain presents '[^']*Catalogue CA[^']*', but its key does not verify")
+def setup_trust_issuer_whose_signature_does_not_verify(d, ctx):
+    impostor, _key = make_cert("Catalogue CA", ca=True)  # the CA's name, another key
+    return add(store(d), certificate=pem(LEAF) + pem(impostor), chain="issuer")
+
+
+@case(G_EC, "trust-issuer-that-is-not-a-ca", EC, r"certificate for alias 'new': '[^']*Not A CA[^']*' \(SHA-256 .*signed the chain but is not a CA")
+def setup_trust_issuer_that_is_not_a_ca(d, ctx):
+    return add(store(d), certificate=pem(NOT_CA_LEAF) + pem(NOT_CA), chain="issuer")
+
+
+@case(G_EC, "trust-root-of-a-chain-longer-than-ten", EC, r"certificate for alias 'new': the chain has 11 certificates; at most 10 are accepted")
+def setup_trust_root_of_a_chain_longer_than_ten(d, ctx):
+    return add(store(d), certificate="".join(pem(c) for c in LONG_CHAIN), chain="root")
+
+
 @case(G_EC, "fingerprint-does-not-match-the-certificate", EC,
-      r"certificate for alias 'new': the certificate's SHA-256 is [0-9A-F:]{95}, not the expected fingerprint")
+      r"certificate for alias 'new': no certificate of the chain matches a pin\. Pins: [0-9A-F:]{95}\. Verified chain: leaf "
+      r"'[^']+' \(SHA-256 [0-9A-F:]{95}, SPKI sha256/[A-Za-z0-9+/=]{44}\)\. Nothing was written")
 def setup_fingerprint_does_not_match_the_certificate(d, ctx):
     return add(store(d), fingerprint=sha256(A))
 
@@ -853,7 +896,7 @@ def setup_role_duplicate_aliases(d, ctx):
 
 
 @case(G_ROLE, "role-pin-does-not-match", ROLE,
-      r"certificates\[0\] for alias 'orders': the certificate's SHA-256 is [0-9A-F:]{95}, not the expected fingerprint")
+      r"certificates\[0\] for alias 'orders': no certificate of the chain matches a pin\. Pins: [0-9A-F:]{95}")
 def setup_role_pin_does_not_match(d, ctx):
     return {"gateway_sync_apim_home": role_node(d)["home"],
             "gateway_sync_certificates": [{"alias": "orders", "certificate": pem(B), "fingerprint": sha256(A)}]}

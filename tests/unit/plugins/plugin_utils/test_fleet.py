@@ -135,3 +135,60 @@ def test_primary_mode_copies_the_primarys_own_certificates_only():
                            {"alias": "production_app_-1234", "pem": "P3"}]}
     assert filters.gateway_sync_desired(primary, source="primary", primary_state=primary) == [
         {"alias": "orders", "certificate": "P1", "state": "present"}]
+
+
+C = "CC:" * 31 + "CC"  # a CA
+N = "DD:" * 31 + "DD"  # a renewed leaf
+
+
+def _check(endpoint, *, trusted=True, anchor="orders", trusted_by="ca", chain=(B, C), days=200, issuer="CN=Issuing CA"):
+    return {"endpoint": endpoint, "trusted": trusted, "anchor": anchor if trusted else None, "trusted_by": trusted_by if trusted else None,
+            "reason": None if trusted else "PKIX path building would fail", "served_chain": list(chain),
+            "served_leaf": {"subject": "CN=orders.test", "issuer": issuer, "not_after": "2027-06-01T00:00:00Z", "days_remaining": days}}
+
+
+def _rotating_node(live, checks, requested=(("orders", "https://orders.test/"),), **extra):
+    node = _node({"live": live}, requested=())
+    node["requested"] = [{"alias": a, "state": "present", "endpoint": e} for a, e in requested]
+    node["trust_checks"] = list(checks)
+    node.update(extra)
+    return node
+
+
+def test_rotation_findings_name_the_endpoints_and_nodes_they_concern():
+    results = {
+        # trusts the CA: the renewal B -> N under it changes nothing
+        "gw1": _rotating_node({"orders": C, "old-ca": A}, [_check("https://orders.test/", chain=(N, C))]),
+        # trusts the old leaf only: after the renewal the chain no longer contains it, and trust is gone
+        "gw2": _rotating_node({"orders": B}, [_check("https://orders.test/", trusted=False, chain=(N, C))]),
+        # trusts the leaf it is served now, a CA-issued one: its next renewal breaks it
+        "gw3": _rotating_node({"orders": N}, [_check("https://orders.test/", trusted_by="leaf", chain=(N, C), days=10)]),
+    }
+    found = _fleet.rotation(results, expiry_warn_days=30)
+    assert found["leaf_only"] == {"https://orders.test/": ["gw3"]}
+    assert list(found["rotation_pending"]) == ["https://orders.test/"]
+    assert sorted(found["rotation_pending"]["https://orders.test/"]["nodes"]) == ["gw2"]
+    assert "not trusted" in found["rotation_pending"]["https://orders.test/"]["nodes"]["gw2"]
+    assert found["safe_to_remove"] == {"old-ca": ["gw1"]}, "the old CA is in no served chain and anchors no check"
+    leaf = found["served_leaves"]["https://orders.test/"]
+    assert leaf["nodes"] == ["gw1", "gw2", "gw3"] and leaf["expiring"] is False  # the first node's view: 200 days
+    report = _fleet.report(results)
+    assert any(w.startswith("rotation pending for https://orders.test/") and "gw2" in w for w in report["warnings"])
+    assert any("safe to remove: 'old-ca'" in w for w in report["warnings"])
+    assert report["summary"]["safe_to_remove"] == found["safe_to_remove"]
+
+
+def test_trust_through_another_alias_is_pending_and_nothing_is_safe_to_remove_while_an_endpoint_is_unreachable():
+    checks = [_check("https://orders.test/", anchor="new-ca", chain=(N, C)),
+              dict(_check("https://billing.test/"), trusted=False, served_chain=[], served_leaf=None, anchor=None)]
+    node = _rotating_node({"orders": A, "new-ca": C, "stale": B, "production_client_-1234": N}, checks,
+                          owned_elsewhere={"production_client_-1234": "API client certificate"})
+    found = _fleet.rotation({"gw1": node})
+    assert "trusted through 'new-ca', not through 'orders'" in found["rotation_pending"]["https://orders.test/"]["nodes"]["gw1"]
+    assert found["safe_to_remove"] == {}, "billing.test was not reached: its chain is unknown"
+    node["trust_checks"] = checks[:1]
+    assert _fleet.rotation({"gw1": node})["safe_to_remove"] == {"stale": ["gw1"]}, \
+        "client certificates (owned elsewhere) and aliases declared with an endpoint are never offered for removal"
+    # a self-signed leaf trusted as itself is not 'leaf only': there is no issuer to trust instead
+    node["trust_checks"] = [_check("https://orders.test/", trusted_by="leaf", chain=(A,), issuer="CN=orders.test", anchor="orders")]
+    assert _fleet.rotation({"gw1": node})["leaf_only"] == {}
