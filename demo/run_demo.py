@@ -38,10 +38,11 @@ from ansible_collections.apim.certificates.plugins.module_utils import _truststo
 from ansible_collections.apim.certificates.tests.support.gateway import make_gateway_node  # noqa: E402
 from ansible_collections.apim.certificates.tests.support.java import JAVA, KEYTOOL, compile_client, java_tls_get  # noqa: E402
 from ansible_collections.apim.certificates.tests.support.pki import key_pem, make_cert, pem, sha256  # noqa: E402
-from ansible_collections.apim.certificates.tests.support.servers import https_server  # noqa: E402
+from ansible_collections.apim.certificates.tests.support.servers import https_server, renewable_https_server  # noqa: E402
 from ansible_collections.apim.certificates.tests.support import standin as standin_driver  # noqa: E402
 
 ALIAS = "demo-backend"
+CA_ALIAS = "demo-orders-ca"
 PASSWORD = "wso2carbon"
 INTERVAL_MS = 2000  # test-only reload interval of the stand-ins (WSO2: deployment.toml's interval, at least 60 s)
 
@@ -68,6 +69,40 @@ def backend_identity(directory: str):
     with open(key_file, "rb") as handle:
         key = serialization.load_pem_private_key(handle.read(), None)
     return cert, key
+
+
+def private_ca(directory: str):
+    """The private CA of the renewing backend (act 6), made once and kept so that re-runs change nothing."""
+    from cryptography.hazmat.primitives import serialization  # pylint: disable=import-outside-toplevel
+
+    os.makedirs(directory, exist_ok=True)
+    cert_file, key_file = os.path.join(directory, "ca.crt"), os.path.join(directory, "ca.key")
+    if not os.path.exists(cert_file):
+        cert, key = make_cert("Demo Private CA", ca=True, days=3650, key_kind="ec")
+        with open(key_file, "w", encoding="ascii") as handle:
+            handle.write(key_pem(key))
+        os.chmod(key_file, 0o600)
+        with open(cert_file, "w", encoding="ascii") as handle:
+            handle.write(pem(cert))
+    with open(cert_file, "rb") as handle:
+        cert = certs.parse_certificates(handle.read())[0]
+    with open(key_file, "rb") as handle:
+        key = serialization.load_pem_private_key(handle.read(), None)
+    return cert, key
+
+
+def issued_leaf(ca, ca_key):
+    """A fresh leaf (new key, new serial) from the private CA: what the backend's routine renewal gives it."""
+    from cryptography.hazmat.primitives.asymmetric import ec  # pylint: disable=import-outside-toplevel
+
+    return make_cert("localhost", issuer=ca, issuer_key=ca_key, sans=["localhost"], days=90,
+                     key=ec.generate_private_key(ec.SECP256R1()))
+
+
+def spki_pin(cert) -> str:
+    from ansible_collections.apim.certificates.plugins.module_utils import _chain  # pylint: disable=import-outside-toplevel
+
+    return _chain.spki_pin(_chain.spki_sha256(certs.certificate_der(cert)))
 
 
 def build_nodes(directory: str, backend) -> dict:
@@ -97,7 +132,7 @@ def _paths(home: str) -> dict:
     }
 
 
-def write_inventory(path: str, nodes: dict, url: str, fingerprint: str) -> None:
+def write_inventory(path: str, nodes: dict, url: str, fingerprint: str, renewing_url: str, ca_pin: str) -> None:
     lines = ["all:", "  children:", "    gateways:", "      hosts:"]
     for name, node in nodes.items():
         lines.append(f"        {name}:")
@@ -110,6 +145,11 @@ def write_inventory(path: str, nodes: dict, url: str, fingerprint: str) -> None:
         f"          - alias: {ALIAS}",
         f"            endpoint: {url}",
         f'            fingerprint: "{fingerprint}"',
+        f"          - alias: {CA_ALIAS}",
+        f"            endpoint: {renewing_url}",
+        "            trust: issuer                 # the CA that signs its leaves: renewals keep working",
+        "            spki_pins:",
+        f'              - "{ca_pin}"',
         "",
     ]
     with open(path, "w", encoding="utf-8") as handle:
@@ -259,6 +299,25 @@ def running_gateway_proof(nodes: dict, gateways: dict, url: str, inventory: str,
     return 0, ok
 
 
+def renewal_proof(gateways: dict, backend, ca, ca_key, url: str) -> bool:
+    """Act 6: the renewing backend gets a new leaf under the same CA while the gateways run; no play runs."""
+    ok = True
+    for name, gateway in gateways.items():
+        first = gateway.wait_until_call_ok(url, timeout=2 * INTERVAL_MS / 1000 + 20)
+        ok = ok and first["ok"]
+    pids = {name: g.pid for name, g in gateways.items()}
+    leaf, key = issued_leaf(ca, ca_key)
+    backend.renew(leaf, key, chain=[ca])
+    print(f"  {url} renewed its certificate (new key, SHA-256 {sha256(leaf)[:23]}...), same CA.")
+    for name, gateway in gateways.items():
+        result = gateway.call(url)
+        same = gateway.pid == pids[name]
+        ok = ok and result["ok"] and same
+        verdict = f"HTTP {result['status']}, still trusted" if result["ok"] else short(result["error"])
+        print(f"  {name}: pid {gateway.pid} ({'same process' if same else 'ANOTHER PROCESS'}) -> {verdict}, no play run")
+    return ok
+
+
 def trust_check(nodes: dict, port: int, work: str) -> bool:
     url = f"https://localhost:{port}/"
     ok = True
@@ -304,21 +363,27 @@ def main() -> int:
         print(f"  {name}: {os.path.relpath(node['home'], ROOT)}  '{ALIAS}': live={describe(live)} persistent={describe(persistent)}")
 
     fingerprint = sha256(backend)
+    ca, ca_key = private_ca(os.path.join(work, "backend"))
     gateways = start_gateways(nodes, work) if standin_driver.available() else None
     try:
-        with https_server(backend, backend_key) as port:
+        with https_server(backend, backend_key) as port, renewable_https_server(*issued_leaf(ca, ca_key), chain=[ca]) as renewing:
             url = f"https://localhost:{port}/orders"
+            renewing_url = f"https://localhost:{renewing.port}/billing"
             banner(f"2. A backend with a self-signed certificate at {url}")
             print(f"  SHA-256 {fingerprint}")
+            print(f"  and a backend whose private CA renews its 90-day leaf at {renewing_url}: the nodes trust the CA "
+                  f"(trust: issuer, SPKI pin {spki_pin(ca)})")
 
             inventory = os.path.join(work, "inventory.yml")
-            write_inventory(inventory, nodes, url, fingerprint)
+            write_inventory(inventory, nodes, url, fingerprint, renewing_url, spki_pin(ca))
             if gateways:
                 banner("3. Running gateways")
                 status, trusted = running_gateway_proof(nodes, gateways, url, inventory, work)
                 if status != 0:
                     print(f"\nThe role failed (exit {status}).")
                     return status
+                banner("6. A backend renews its certificate under its CA while the gateways run")
+                trusted = renewal_proof(gateways, renewing, ca, ca_key, renewing_url) and trusted
             else:
                 banner("3. No JDK here: no running gateway; the role, then a trust check of each node's files")
                 banner("4. apim.certificates.gateway_sync: drift report, converge, verify, summary")
@@ -331,7 +396,7 @@ def main() -> int:
     finally:
         for gateway in (gateways or {}).values():
             gateway.stop()
-    banner("6. Backend stopped")
+    banner("7. Backends stopped")
     if not trusted:
         print("A node does not trust the backend.")
         return 1

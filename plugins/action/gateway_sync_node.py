@@ -39,6 +39,15 @@ def _diffs(result: dict) -> list:
     return list(diff) if isinstance(diff, list) else [diff]
 
 
+def _one_name(item):
+    """An item with chain under one name: the role's argument validation gives an option's alias (trust) beside the
+    option (chain), and gateway_trust would warn that both are set."""
+    if isinstance(item, dict) and "trust" in item and item.get("chain") in (None, item["trust"]):
+        item = dict(item)
+        item["chain"] = item.pop("trust")
+    return item
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(("variables", "apim_home", "password", "certificates", "python"))
@@ -67,6 +76,7 @@ class ActionModule(ActionBase):
         if primary and args.get("certificates") is None:
             raise AnsibleActionFail("gateway_sync_source is primary but no certificates were read from the primary node")
         certificates = args.get("certificates") if primary else values.get("gateway_sync_certificates")
+        certificates = [_one_name(item) for item in certificates or []]
 
         profile_request = values.get("gateway_sync_ssl_profile") or {}
         diffs, merged, changed = [], {key: [] for key in _MERGED}, False

@@ -92,7 +92,7 @@ def build(summary: dict, drift: dict | None = None, not_in_source: dict | None =
         "reload_due": dict(sorted((summary.get("reload_within_ms") or {}).items())),
         "served_leaves": {e: {k: leaf.get(k) for k in ("subject", "not_after", "days_remaining", "expiring")}
                           for e, leaf in sorted((summary.get("served_leaves") or {}).items())},
-        "leaf_only": _by_node({e: nodes for e, nodes in (summary.get("leaf_only") or {}).items()}),
+        "leaf_only": _by_node(summary.get("leaf_only") or {}),
         "rotation_pending": {n: dict(sorted(p.items())) for n, p in sorted(_pending_by_node(summary.get("rotation_pending")).items())},
         "safe_to_remove": _by_node(summary.get("safe_to_remove") or {}),
     }

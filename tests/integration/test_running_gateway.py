@@ -143,3 +143,69 @@ def test_an_endpoint_spelled_in_another_case_is_served_by_the_star_profile(tmp_p
     result = gateway.call(url)
     assert result["profile"] == "*"
     assert result["ok"], result
+
+
+def _spki(cert) -> str:
+    import base64  # pylint: disable=import-outside-toplevel
+    import hashlib  # pylint: disable=import-outside-toplevel
+
+    from cryptography.hazmat.primitives import serialization  # pylint: disable=import-outside-toplevel
+
+    key = cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return "sha256/" + base64.b64encode(hashlib.sha256(key).digest()).decode()
+
+
+def test_a_backend_renewing_under_a_trusted_issuer_needs_no_run_and_leaf_trust_is_fixed_in_one(tmp_path, running):
+    """Backend certificate rotation against the running JVM: trust: issuer keeps the same gateway process calling a
+    backend that renewed its leaf under the same CA, with no play run; leaf trust was warned about before the
+    renewal, fails with PKIX after it, is reported untrusted and is fixed by one gateway_trust run."""
+    from cryptography.hazmat.primitives.asymmetric import ec  # pylint: disable=import-outside-toplevel
+
+    from ansible_collections.apim.certificates.tests.support.servers import renewable_https_server  # pylint: disable=import-outside-toplevel
+
+    node, gateway = running
+    ca, ca_key = make_cert("Orders Private CA", ca=True)
+
+    def leaf():
+        return make_cert("localhost", issuer=ca, issuer_key=ca_key, sans=["localhost"], key=ec.generate_private_key(ec.SECP256R1()))
+
+    first, first_key = leaf()
+    other_first, other_key = leaf()
+    with renewable_https_server(first, first_key, chain=[ca]) as orders, \
+            renewable_https_server(other_first, other_key, chain=[ca]) as billing:
+        orders_url, billing_url = f"https://localhost:{orders.port}/orders", f"https://localhost:{billing.port}/billing"
+        pid = gateway.pid
+        before = gateway.reload_attempts()
+        trusted = run_module(tmp_path, EC, {"apim_home": node["home"], "alias": "orders-ca", "endpoint": orders_url,
+                                            "trust": "issuer", "spki_pins": [_spki(ca)]})
+        assert trusted.changed and not trusted.failed, trusted
+        assert fingerprints(node["live"]) >= {sha256(ca)}
+        assert gateway.wait_for_reload(before)["ok"]
+        assert gateway.call(orders_url)["ok"]
+
+        renewed, renewed_key = leaf()
+        orders.renew(renewed, renewed_key, chain=[ca])
+        attempts = gateway.reload_attempts()
+        assert gateway.call(orders_url)["ok"], "renewed under the trusted CA: still trusted, with no run and no reload"
+        assert gateway.reload_attempts() == attempts and gateway.pid == pid
+
+        # leaf trust, for the billing backend: the CA goes first, so that it does not vouch for the renewed leaf
+        run_module(tmp_path, EC, {"apim_home": node["home"], "alias": "orders-ca", "state": "absent"})
+        before = gateway.reload_attempts()
+        leaf_only = {"apim_home": node["home"], "certificates": [{"alias": "billing", "endpoint": billing_url,
+                                                                  "spki_pins": [_spki(other_first), _spki(ca)]}]}
+        warned = run_module(tmp_path, "apim.certificates.gateway_trust", leaf_only)
+        assert warned.changed and warned["trust_checks"][0]["trusted_by"] == "leaf", warned
+        assert any("next renewal breaks trust" in w for w in warned["warnings"]), warned["warnings"]
+        assert gateway.wait_for_reload(before)["ok"] and gateway.call(billing_url)["ok"]
+
+        billing_renewed, billing_renewed_key = leaf()
+        billing.renew(billing_renewed, billing_renewed_key, chain=[ca])
+        assert_pkix(gateway.call(billing_url))
+        seen = run_module(tmp_path, "apim.certificates.truststore_info", {"apim_home": node["home"], "verify_endpoints": [billing_url]})
+        assert seen["trust_checks"][0]["trusted"] is False, seen["trust_checks"]
+        before = gateway.reload_attempts()
+        fixed = run_module(tmp_path, "apim.certificates.gateway_trust", leaf_only)
+        assert fixed.changed and fixed["trust_checks"][0]["trusted"], fixed
+        assert gateway.wait_for_reload(before)["ok"] and gateway.call(billing_url)["ok"]
+        assert gateway.pid == pid

@@ -68,6 +68,9 @@ def renewable_https_server(cert, key, chain=()):
     """As https_server, but yields a Backend whose renew() swaps the served certificate without changing the port."""
     with tempfile.TemporaryDirectory() as tmp:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        # TLS 1.3 without tickets: no session resumption, so every handshake presents the certificate served now
+        context.minimum_version = ssl.TLSVersion.TLSv1_3
+        context.options |= ssl.OP_NO_TICKET
         _load(context, tmp, cert, key, chain)
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         server.socket = context.wrap_socket(server.socket, server_side=True)
