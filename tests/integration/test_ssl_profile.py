@@ -9,97 +9,30 @@ import sys
 import xml.etree.ElementTree as ET
 
 import pytest
-from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, Encoding, NoEncryption, PrivateFormat, pkcs12
 
-from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
 from ansible_collections.apim.certificates.tests.support import FIXTURES
 from ansible_collections.apim.certificates.tests.support.ansible import COLLECTIONS, run_module, run_module_raw, sha256_file
+from ansible_collections.apim.certificates.tests.support.gateway import (
+    TOML_KEYSTORE_TLS, TOML_TRUSTSTORE, backend_stores, gateway_toml, make_gateway_node, toml_loads)
 from ansible_collections.apim.certificates.tests.support.pki import make_cert
-
-try:
-    import tomllib  # an independent TOML reader to check the library's output with
-except ImportError:  # Python < 3.11
-    tomllib = None
-
-
-def toml_loads(text: str) -> dict:
-    if tomllib is not None:
-        return tomllib.loads(text)
-    import tomlkit  # pylint: disable=import-outside-toplevel
-
-    return tomlkit.parse(text).unwrap()
-
 
 MODULE = "apim.certificates.ssl_profile"
 SECURITY = os.path.join("repository", "resources", "security")
 ALL_IN_ONE = os.path.join(FIXTURES, "apim-4.x-master", "all-in-one", "deployment.toml")
-GATEWAY_TOML = """\
-[server]
-hostname = "gw.example.internal"
-
-[keystore.tls]
-file_name =  "wso2carbon.jks"
-type =  "JKS"
-password =  "wso2carbon"
-alias =  "wso2carbon"
-key_password =  "wso2carbon"
-
-[truststore]
-file_name = "client-truststore.jks"
-type = "JKS"
-password = "wso2carbon"
-"""
+GATEWAY_TOML = gateway_toml('hostname = "gw.example.internal"', TOML_KEYSTORE_TLS, TOML_TRUSTSTORE)
 TRUST_PASSWORD = "Int3g-Trust-<&>-pw"
 KEY_PASSWORD = "Int3g-Client-Key-pw"
 SECRETS = (TRUST_PASSWORD, KEY_PASSWORD, "Int3g-Trust-&lt;&amp;&gt;-pw")
 BACKEND, BACKEND_KEY = make_cert("orders.internal")
 
 
-def sslprofiles_xml(truststore: str) -> str:
-    return f"""<?xml version="1.0" encoding="ISO-8859-1"?>
-<parameter name="customSSLProfiles">
-    <profile>
-        <servers>*</servers>
-        <KeyStore>
-            <Location>repository/resources/security/wso2carbon.jks</Location>
-            <Type>JKS</Type>
-            <Password>wso2carbon</Password>
-            <KeyPassword>wso2carbon</KeyPassword>
-        </KeyStore>
-        <TrustStore>
-            <Location>repository/resources/security/{truststore}</Location>
-            <Type>JKS</Type>
-            <Password>wso2carbon</Password>
-        </TrustStore>
-    </profile>
-</parameter>
-"""
-
-
 def gateway(tmp_path, toml_text=GATEWAY_TOML):
-    """A simulated 4.x gateway node: sslprofiles.xml points at the start-up copy client-truststore-temp.jks."""
-    import jks  # pylint: disable=import-outside-toplevel
-
+    """A simulated 4.x gateway node (make_gateway_node): sslprofiles.xml points at the start-up copy client-truststore-temp.jks
+    (relative to the home), wso2carbon.jks holds a private key; the backend's stores in tmp_path/backend."""
     home = tmp_path / "wso2am"
-    (home / "repository" / "conf").mkdir(parents=True)
-    security = home / SECURITY
-    security.mkdir(parents=True)
-    (home / "repository" / "conf" / "deployment.toml").write_text(toml_text)
-    trust = security / "client-truststore.jks"
-    ts.converge_truststore(str(trust), "wso2carbon", [ts.DesiredCertificate("wso2carbon", "present", make_cert("localhost")[0])],
-                           store_type="JKS", create=True)
-    shutil.copy(trust, security / "client-truststore-temp.jks")
-    cert, key = make_cert("localhost")
-    entry = jks.PrivateKeyEntry.new("wso2carbon", [cert.public_bytes(Encoding.DER)],
-                                    key.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption()), "pkcs8")
-    (security / "wso2carbon.jks").write_bytes(jks.KeyStore.new("jks", [entry]).saves("wso2carbon"))
-    (security / "sslprofiles.xml").write_text(sslprofiles_xml("client-truststore-temp.jks"))
-    backend = tmp_path / "backend"
-    backend.mkdir()
-    ts.converge_truststore(str(backend / "orders-truststore.jks"), TRUST_PASSWORD,
-                           [ts.DesiredCertificate("orders", "present", BACKEND)], store_type="JKS", create=True)
-    (backend / "orders-client.p12").write_bytes(pkcs12.serialize_key_and_certificates(
-        b"orders-client", BACKEND_KEY, BACKEND, None, BestAvailableEncryption(KEY_PASSWORD.encode())))
+    make_gateway_node(str(home), toml_text=toml_text, entries=[("wso2carbon", make_cert("localhost")[0])], own_keystore=True,
+                      relative_location=True, listener=False)
+    backend_stores(str(tmp_path / "backend"), BACKEND, BACKEND_KEY, TRUST_PASSWORD, KEY_PASSWORD)
     return home
 
 

@@ -79,11 +79,11 @@ def missing(interpreters=INTERPRETERS) -> str | None:
         return (f"missing for the SSH test fleet: {', '.join(absent)} "
                 "(apt-get install openssh-server sudo acl python3-cryptography python3-tomlkit python3-venv)")
     if {"oldest", "newest"} & set(interpreters):
-        probe = subprocess.run([SYSTEM_PYTHON, "-c", "import ensurepip, venv"], capture_output=True, check=False)
+        probe = subprocess.run([SYSTEM_PYTHON, "-c", "import ensurepip, venv"], capture_output=True, check=False, timeout=60)
         if probe.returncode != 0:
             return f"{SYSTEM_PYTHON} cannot make venvs (apt-get install python3-venv)"
     if "distro" in interpreters:
-        probe = subprocess.run([SYSTEM_PYTHON, "-c", "import cryptography, tomlkit"], capture_output=True, check=False)
+        probe = subprocess.run([SYSTEM_PYTHON, "-c", "import cryptography, tomlkit"], capture_output=True, check=False, timeout=60)
         if probe.returncode != 0:
             return (f"{SYSTEM_PYTHON} lacks the OS packages of the 'distro' node: "
                     "apt-get install python3-cryptography python3-tomlkit")
@@ -110,6 +110,7 @@ def base_dir() -> str:
 
 
 def _run(*cmd: str, **kwargs) -> subprocess.CompletedProcess:
+    kwargs.setdefault("timeout", 900)  # a pip install of the node libraries is the slowest
     proc = subprocess.run(list(cmd), capture_output=True, text=True, check=False, **kwargs)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stdout}{proc.stderr}".strip())
@@ -133,7 +134,7 @@ def interpreter(flavor: str, log=print) -> str:
     if flavor == "distro":
         return SYSTEM_PYTHON
     version = subprocess.run([SYSTEM_PYTHON, "-c", "import sys; print(sys.version)"], capture_output=True, text=True,
-                             check=True).stdout.strip()
+                             check=True, timeout=60).stdout.strip()
     wanted = pins(flavor)
     key = hashlib.sha256(json.dumps([version, wanted]).encode()).hexdigest()[:12]
     root = os.path.join(base_dir(), "fleet-venvs")
@@ -321,14 +322,14 @@ def _delete_account(name: str) -> list:
         pwd.getpwnam(name)
     except KeyError:
         return []
-    proc = subprocess.run(["userdel", "--force", "--remove", name], capture_output=True, text=True, check=False)
+    proc = subprocess.run(["userdel", "--force", "--remove", name], capture_output=True, text=True, check=False, timeout=120)
     # userdel exits 12 when it could not remove a mail spool that never existed: the account is gone all the same
     with contextlib.suppress(KeyError):
         pwd.getpwnam(name)
         return [f"userdel {name}: {proc.returncode} {proc.stderr.strip()}"]
     with contextlib.suppress(KeyError):
         grp.getgrnam(name)
-        subprocess.run(["groupdel", name], capture_output=True, check=False)
+        subprocess.run(["groupdel", name], capture_output=True, check=False, timeout=60)
     return []
 
 

@@ -99,7 +99,7 @@ def test_accounts_and_interpreters_as_the_modules_see_them(fleet, nodes, tmp_pat
         "each node must have its own interpreter (APIM_FLEET_INTERPRETERS overrides them)"
     libs = {name: json.loads(run.task("libraries as login")[name]["stdout"]) for name in nodes}
     distro = json.loads(subprocess.run([fleet_mod.SYSTEM_PYTHON, "-c", PROBE], capture_output=True, text=True,
-                                       check=True).stdout)
+                                       check=True, timeout=60).stdout)
     by_flavor = {node.flavor: libs[name] for name, node in nodes.items()}
     assert by_flavor["distro"] == distro and by_flavor["distro"]["executable"] == fleet_mod.SYSTEM_PYTHON
     assert (by_flavor["oldest"]["cryptography"], by_flavor["oldest"]["tomlkit"], by_flavor["oldest"]["jks"]) == \

@@ -87,7 +87,7 @@ def test_install_requirements_never_pips_into_the_system_python(fleet, nodes, tm
 
     venv = f"/opt/apim-fleet-test-venv-{os.getpid()}"
     system_before = subprocess.run(["/usr/bin/python3", "-m", "pip", "freeze", "--all"], capture_output=True, text=True,
-                                   check=False).stdout
+                                   check=False, timeout=120).stdout
     role_vars = dict(ROLE_VARS, gateway_sync_install_requirements="true", gateway_sync_venv=venv,
                      gateway_sync_python_requirements=["cryptography>=3.4.8", "tomlkit>=0.9.2"])
     try:
@@ -115,7 +115,7 @@ def test_install_requirements_never_pips_into_the_system_python(fleet, nodes, tm
     finally:
         shutil.rmtree(venv, ignore_errors=True)
     assert subprocess.run(["/usr/bin/python3", "-m", "pip", "freeze", "--all"], capture_output=True, text=True,
-                          check=False).stdout == system_before, "the system Python's packages changed"
+                          check=False, timeout=120).stdout == system_before, "the system Python's packages changed"
 
 
 def test_trust_checks_over_ssh_on_every_interpreter_and_check_predicts_the_failure(fleet, nodes, tmp_path):

@@ -6,7 +6,6 @@ import base64
 import contextlib
 import http.server
 import os
-import shutil
 import socket
 import textwrap
 
@@ -16,32 +15,14 @@ from cryptography.hazmat.primitives.serialization import BestAvailableEncryption
 from cryptography.x509.oid import NameOID
 
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
-from ansible_collections.apim.certificates.tests.support.gateway import profile_xml
+from ansible_collections.apim.certificates.tests.support import gateway as _gateway
+from ansible_collections.apim.certificates.tests.support.gateway import TOML_KEYSTORE_TLS, TOML_PROFILE_RELOAD, TOML_TRUSTSTORE, gateway_toml, make_gateway_node
 from ansible_collections.apim.certificates.tests.support.pki import der, make_cert, pem
 from ansible_collections.apim.certificates.tests.support.servers import serving
 
-SECURITY = os.path.join("repository", "resources", "security")
+SECURITY = _gateway.SECURITY
 
-GATEWAY_TOML = """\
-[server]
-hostname = "gw.example.internal"   # the node's name
-
-[keystore.tls]
-file_name =  "wso2carbon.jks"
-type =  "JKS"
-password =  "wso2carbon"
-alias =  "wso2carbon"
-key_password =  "wso2carbon"
-
-[truststore]
-file_name = "client-truststore.jks"
-type = "JKS"
-password = "wso2carbon"
-
-# Backends are called over HTTPS; SSL profiles reload from sslprofiles.xml.
-[transport.passthru_https.sender.ssl_profile]
-interval = 600000
-"""
+GATEWAY_TOML = gateway_toml('hostname = "gw.example.internal"   # the node\'s name', TOML_KEYSTORE_TLS, TOML_TRUSTSTORE, TOML_PROFILE_RELOAD)
 
 
 def seed_store(path: str, password: str, store_type: str = "JKS", entries=None) -> str:
@@ -53,16 +34,7 @@ def seed_store(path: str, password: str, store_type: str = "JKS", entries=None) 
     return path
 
 
-def jks_keystore(path: str, alias: str, password: str) -> str:
-    """A JKS keystore with one private key entry, as wso2carbon.jks is."""
-    import jks  # pylint: disable=import-outside-toplevel
-
-    cert, key = make_cert("localhost")
-    entry = jks.PrivateKeyEntry.new(alias, [cert.public_bytes(Encoding.DER)],
-                                    key.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption()), "pkcs8")
-    with open(path, "wb") as handle:
-        handle.write(jks.KeyStore.new("jks", [entry]).saves(password))
-    return path
+jks_keystore = _gateway.jks_keystore  # (path, alias, password): a JKS keystore with one private key entry
 
 
 def pkcs12_keystore(path: str, alias: str, password: str) -> str:
@@ -75,34 +47,16 @@ def pkcs12_keystore(path: str, alias: str, password: str) -> str:
 
 def gateway_home(home: str, *, toml_text: str = GATEWAY_TOML, temp_copy: bool = True, xml_text: str | None = None,
                  live_dir: str | None = None, password: str = "wso2carbon") -> dict:
-    """An API-M 4.x gateway home: deployment.toml, client-truststore.jks, its start-up copy, wso2carbon.jks, sslprofiles.xml.
+    """A small API-M 4.x gateway home (make_gateway_node): deployment.toml, client-truststore.jks with one certificate
+    (alias gateway_certificate_alias), its start-up copy, wso2carbon.jks with a private key, sslprofiles.xml; no listener.
+    Returns make_gateway_node's paths (listenerprofiles aside) and the security and conf folders.
 
     live_dir puts the start-up copy in another folder (sslprofiles.xml then points there).
     """
-    conf = os.path.join(home, "repository", "conf")
-    security = os.path.join(home, SECURITY)
-    os.makedirs(conf, exist_ok=True)
-    os.makedirs(security, exist_ok=True)
-    toml_path = os.path.join(conf, "deployment.toml")
-    with open(toml_path, "w", encoding="utf-8") as handle:
-        handle.write(toml_text)
-    persistent = seed_store(os.path.join(security, "client-truststore.jks"), password,
-                            entries=[("gateway_certificate_alias", make_cert("gateway.test")[0])])
-    jks_keystore(os.path.join(security, "wso2carbon.jks"), "wso2carbon", password)
-    live = persistent
-    live_location = "repository/resources/security/client-truststore.jks"
-    if temp_copy:
-        folder = live_dir or security
-        os.makedirs(folder, exist_ok=True)
-        live = os.path.join(folder, "client-truststore-temp.jks")
-        shutil.copyfile(persistent, live)
-        live_location = os.path.abspath(live)
-    sslprofiles = os.path.join(security, "sslprofiles.xml")
-    with open(sslprofiles, "w", encoding="utf-8") as handle:
-        handle.write(xml_text if xml_text is not None else
-                     profile_xml([("*", "repository/resources/security/wso2carbon.jks", live_location, password)]))
-    return {"home": home, "deployment_toml": toml_path, "persistent": persistent, "live": live, "sslprofiles": sslprofiles,
-            "security": security, "conf": conf}
+    node = make_gateway_node(home, toml_text=toml_text, temp_copy=temp_copy, xml_text=xml_text, live_dir=live_dir, password=password,
+                             entries=[("gateway_certificate_alias", make_cert("gateway.test")[0])], own_keystore=True, listener=False)
+    del node["listenerprofiles"]  # None: no listener
+    return dict(node, security=os.path.dirname(node["persistent"]), conf=os.path.dirname(node["deployment_toml"]))
 
 
 # --- certificates in odd forms ---------------------------------------------------------------------------

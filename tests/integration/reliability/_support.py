@@ -206,7 +206,7 @@ def can_drop_dac() -> str | None:
     if not DROP_DAC:
         return None  # not root: file modes already bind
     probe = subprocess.run([*DROP_DAC, sys.executable, "-c", "import os; os.open('/proc/self/status', os.O_RDONLY)"],
-                           capture_output=True, text=True, check=False)
+                           capture_output=True, text=True, check=False, timeout=60)
     if probe.returncode != 0:
         return f"setpriv cannot drop CAP_DAC_OVERRIDE here: {probe.stderr.strip()[:200]}"
     return None
@@ -220,14 +220,14 @@ def mount_tmpfs(path: str, size: str) -> str | None:
         return "mount is not installed"
     os.makedirs(path, exist_ok=True)
     proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", path],
-                          capture_output=True, text=True, check=False)
+                          capture_output=True, text=True, check=False, timeout=60)
     if proc.returncode != 0:
         return f"cannot mount a tmpfs: {proc.stderr.strip()[:200]}"
     return None
 
 
 def umount(path: str) -> None:
-    subprocess.run(["umount", "-l", path], capture_output=True, check=False)
+    subprocess.run(["umount", "-l", path], capture_output=True, check=False, timeout=60)
 
 
 def fill_filesystem(directory: str) -> None:
@@ -250,7 +250,7 @@ def chattr(path: str, flag: str) -> str | None:
     """chattr flag (e.g. '+i') on path. None on success, else why not."""
     if not shutil.which("chattr"):
         return "chattr (e2fsprogs) is not installed"
-    proc = subprocess.run(["chattr", flag, path], capture_output=True, text=True, check=False)
+    proc = subprocess.run(["chattr", flag, path], capture_output=True, text=True, check=False, timeout=60)
     if proc.returncode != 0:
         return f"chattr {flag} failed: {proc.stderr.strip()[:200]}"
     return None

@@ -12,28 +12,14 @@ import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
-from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, Encoding, NoEncryption, PrivateFormat, pkcs12
 
 from ansible_collections.apim.certificates.plugins.module_utils import _ssl_profiles as sp
 from ansible_collections.apim.certificates.plugins.module_utils import _toml_splice as toml_splice
-from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
 from ansible_collections.apim.certificates.plugins.module_utils._errors import ApimCertificatesError
 from ansible_collections.apim.certificates.tests.support import FIXTURES
+from ansible_collections.apim.certificates.tests.support.gateway import (
+    TOML_KEYSTORE_TLS, TOML_TRUSTSTORE, backend_stores, gateway_toml, make_gateway_node, profile_xml, toml_loads)
 from ansible_collections.apim.certificates.tests.support.pki import make_cert
-
-try:
-    import tomllib  # an independent TOML reader to check the library's output with
-except ImportError:  # Python < 3.11
-    tomllib = None
-
-
-def toml_loads(text: str) -> dict:
-    if tomllib is not None:
-        return tomllib.loads(text)
-    import tomlkit  # pylint: disable=import-outside-toplevel
-
-    return tomlkit.parse(text).unwrap()
-
 
 needs_fixtures = pytest.mark.skipif(not os.path.isdir(FIXTURES), reason="../shared/fixtures absent")
 FIXTURE_TOMLS = sorted(glob.glob(os.path.join(FIXTURES, "**", "*.toml"), recursive=True))
@@ -49,48 +35,14 @@ TRUST_PASSWORD = "Tru5t-&-<Orders>-pw"
 KEY_PASSWORD = "K3y-Orders-pw"
 BACKEND, BACKEND_KEY = make_cert("orders.internal")
 
-SMALL_TOML = """\
-[server]
-hostname = "gw.example.internal"   # the node's name
-
-[keystore.tls]
-file_name =  "wso2carbon.jks"
-type =  "JKS"
-password =  "wso2carbon"
-alias =  "wso2carbon"
-key_password =  "wso2carbon"
-
-[truststore]
-file_name = 'client-truststore.jks'
-type = "JKS"
-password = "wso2carbon"
-
+SMALL_TOML = gateway_toml('hostname = "gw.example.internal"   # the node\'s name', TOML_KEYSTORE_TLS,
+                          TOML_TRUSTSTORE.replace('"client-truststore.jks"', "'client-truststore.jks'"), """\
 [apim.cors]
 allow_origins = [
     "https://a.example",   # first
     "[not-a-table]",
 ]
-"""
-
-STOCK_PROFILE_XML = """\
-<?xml version="1.0" encoding="ISO-8859-1"?>
-<parameter name="customSSLProfiles">
-    <profile>
-        <servers>*</servers>
-        <KeyStore>
-            <Location>repository/resources/security/wso2carbon.jks</Location>
-            <Type>JKS</Type>
-            <Password>wso2carbon</Password>
-            <KeyPassword>wso2carbon</KeyPassword>
-        </KeyStore>
-        <TrustStore>
-            <Location>repository/resources/security/{truststore}</Location>
-            <Type>JKS</Type>
-            <Password>wso2carbon</Password>
-        </TrustStore>
-    </profile>
-</parameter>
-"""
+""")
 
 
 # --- helpers --------------------------------------------------------------------------------------------
@@ -114,42 +66,15 @@ def run(params: dict, **options):
 
 def stores_for_backend(directory) -> tuple:
     """A JKS truststore trusting the backend and a PKCS12 keystore with a private key, distinctive passwords."""
-    os.makedirs(directory, exist_ok=True)
-    truststore = os.path.join(directory, "orders-truststore.jks")
-    ts.converge_truststore(truststore, TRUST_PASSWORD, [ts.DesiredCertificate("orders", "present", BACKEND)],
-                           store_type="JKS", create=True)
-    keystore = os.path.join(directory, "orders-client.p12")
-    with open(keystore, "wb") as handle:
-        handle.write(pkcs12.serialize_key_and_certificates(
-            b"orders-client", BACKEND_KEY, BACKEND, None, BestAvailableEncryption(KEY_PASSWORD.encode())))
-    return keystore, truststore
-
-
-def jks_keystore(alias: str, password: str) -> bytes:
-    """A JKS keystore holding one private key entry, as wso2carbon.jks does."""
-    import jks  # pylint: disable=import-outside-toplevel
-
-    cert, key = make_cert("localhost")
-    entry = jks.PrivateKeyEntry.new(alias, [cert.public_bytes(Encoding.DER)],
-                                    key.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption()), "pkcs8")
-    return jks.KeyStore.new("jks", [entry]).saves(password)
+    return backend_stores(str(directory), BACKEND, BACKEND_KEY, TRUST_PASSWORD, KEY_PASSWORD)
 
 
 def make_home(tmp_path, toml_text: str = SMALL_TOML, *, live_truststore: str | None = None):
-    """A simulated gateway: deployment.toml, the default stores, sslprofiles.xml (4.x: pointing at the start-up copy)."""
+    """A simulated gateway (make_gateway_node): deployment.toml, a one-certificate client-truststore.jks, wso2carbon.jks
+    with a private key, sslprofiles.xml pointing at live_truststore (4.x: the start-up copy) by a relative path."""
     home = tmp_path / "wso2am"
-    conf = home / "repository" / "conf"
-    security = home / SECURITY
-    conf.mkdir(parents=True)
-    security.mkdir(parents=True)
-    (conf / "deployment.toml").write_text(toml_text, encoding="utf-8", newline="")
-    default_trust = security / "client-truststore.jks"
-    ts.converge_truststore(str(default_trust), "wso2carbon", [ts.DesiredCertificate("wso2carbon", "present", make_cert("localhost")[0])],
-                           store_type="JKS", create=True)
-    (security / "wso2carbon.jks").write_bytes(jks_keystore("wso2carbon", "wso2carbon"))
-    if live_truststore:
-        shutil.copy(default_trust, security / live_truststore)
-    (security / "sslprofiles.xml").write_text(STOCK_PROFILE_XML.format(truststore=live_truststore or "client-truststore.jks"))
+    make_gateway_node(str(home), toml_text=toml_text, temp_copy=bool(live_truststore), live_name=live_truststore or "",
+                      relative_location=True, entries=[("wso2carbon", make_cert("localhost")[0])], own_keystore=True, listener=False)
     return home
 
 
@@ -416,7 +341,7 @@ def test_live_truststore_location_of_a_4x_gateway_is_kept(tmp_path):
 def test_an_unrelated_live_location_is_rendered_again(tmp_path):
     home = make_home(tmp_path)
     xml = xml_of(home)
-    xml.write_text(STOCK_PROFILE_XML.format(truststore="other-store.jks"))
+    xml.write_text(profile_xml([("*", "repository/resources/security/wso2carbon.jks", "repository/resources/security/other-store.jks")]))
     outcome = run({"apim_home": str(home)})
     assert outcome.plan.xml_changed and outcome.plan.kept_live_location is None
     assert parse_profiles(xml.read_bytes())[0][2][0] == "repository/resources/security/client-truststore.jks"
@@ -765,14 +690,14 @@ def _immutable(directory) -> bool:
         return True
     if not shutil.which("chattr"):
         return False
-    return subprocess.run(["chattr", "+i", str(directory)], capture_output=True, check=False).returncode == 0
+    return subprocess.run(["chattr", "+i", str(directory)], capture_output=True, check=False, timeout=60).returncode == 0
 
 
 def _mutable(directory) -> None:
     if os.geteuid() != 0:
         os.chmod(directory, 0o755)
     else:
-        subprocess.run(["chattr", "-i", str(directory)], capture_output=True, check=False)
+        subprocess.run(["chattr", "-i", str(directory)], capture_output=True, check=False, timeout=60)
 
 
 def test_a_failed_sslprofiles_write_restores_deployment_toml(tmp_path, monkeypatch):
