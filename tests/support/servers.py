@@ -27,19 +27,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 @contextlib.contextmanager
 def https_server(cert, key, chain=()):
     """Serve HTTPS on 127.0.0.1:<free port>; yields the port. chain: extra certificates sent after cert."""
-    with tempfile.TemporaryDirectory() as tmp:
-        cert_file = os.path.join(tmp, "cert.pem")
-        key_file = os.path.join(tmp, "key.pem")
-        with open(cert_file, "w") as handle:
-            handle.write(pem(cert) + "".join(pem(c) for c in chain))
-        with open(key_file, "w") as handle:
-            handle.write(key_pem(key))
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert_file, key_file)
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-        with serving(server) as port:
-            yield port
+    with _backend(cert, key, chain, renewable=False) as backend:
+        yield backend.port
+
+
+@contextlib.contextmanager
+def renewable_https_server(cert, key, chain=()):
+    """As https_server, but yields a Backend whose renew() swaps the served certificate without changing the port."""
+    with _backend(cert, key, chain, renewable=True) as backend:
+        yield backend
 
 
 class Backend:
@@ -64,13 +60,13 @@ def _load(context, folder: str, cert, key, chain) -> None:
 
 
 @contextlib.contextmanager
-def renewable_https_server(cert, key, chain=()):
-    """As https_server, but yields a Backend whose renew() swaps the served certificate without changing the port."""
+def _backend(cert, key, chain, renewable: bool):
     with tempfile.TemporaryDirectory() as tmp:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        # TLS 1.3 without tickets: no session resumption, so every handshake presents the certificate served now
-        context.minimum_version = ssl.TLSVersion.TLSv1_3
-        context.options |= ssl.OP_NO_TICKET
+        if renewable:
+            # TLS 1.3 without tickets: no session resumption, so every handshake presents the certificate served now
+            context.minimum_version = ssl.TLSVersion.TLSv1_3
+            context.options |= ssl.OP_NO_TICKET
         _load(context, tmp, cert, key, chain)
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         server.socket = context.wrap_socket(server.socket, server_side=True)
