@@ -313,7 +313,7 @@ def renewal_proof(gateways: dict, backend, ca, ca_key, url: str) -> bool:
         result = gateway.call(url)
         same = gateway.pid == pids[name]
         ok = ok and result["ok"] and same
-        verdict = f"HTTP {result['status']}, still trusted" if result["ok"] else short(result["error"])
+        verdict = f"renewed certificate trusted (status {result['status']})" if result["ok"] else short(result["error"])
         print(f"  {name}: pid {gateway.pid} ({'same process' if same else 'ANOTHER PROCESS'}) -> {verdict}, no play run")
     return ok
 

@@ -176,7 +176,7 @@ def check_pins(chain: list, fingerprint, spki_pins, source: str) -> None:
         trusted.append(link)
     if any(link.sha256 in wanted_certs or link.spki in wanted_keys for link in trusted):
         return
-    pins = sorted(wanted_certs) + sorted(wanted_keys)
+    pins = [f"fingerprint {pin}" for pin in sorted(wanted_certs)] + [f"spki_pins {pin}" for pin in sorted(wanted_keys)]
     served = "; ".join(("leaf " if index == 0 else "CA ") + link.describe() for index, link in enumerate(trusted))
     extra = len(chain) - len(trusted)
     more = f" ({extra} more presented certificate(s) are not on the verified path and cannot match)" if extra else ""

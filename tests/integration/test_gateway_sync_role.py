@@ -118,15 +118,18 @@ def test_demo_runs_and_then_reports_no_change(tmp_path):
     assert first.returncode == 0, first.stdout + first.stderr
     assert "drifted: true" in first.stdout
     assert first.stdout.count("HTTP 200") == 3 or first.stdout.count("HTTP/1") == 3, first.stdout
-    assert "Backend stopped" in first.stdout
+    assert "Backends stopped" in first.stdout
     if standin.available():  # the running-gateway proof: before, the same process after its reload, after a restart
         assert first.stdout.count("-> PKIX path") == 3, first.stdout
         assert first.stdout.count("(same process) -> HTTP 200") == 3, first.stdout
         assert first.stdout.count("still trusted") == 3, first.stdout
+        # act 6: the backend renewed under the CA the nodes trust (trust: issuer); no play ran
+        assert first.stdout.count("(same process) -> renewed certificate trusted (status 200), no play run") == 3, first.stdout
     second = subprocess.run(demo, capture_output=True, text=True, env=env, timeout=600, check=False)
     assert second.returncode == 0, second.stdout + second.stderr
     if standin.available():
         assert second.stdout.count("no reload needed") == 3 and second.stdout.count("still trusted") == 3, second.stdout
+        assert second.stdout.count("renewed certificate trusted") == 3, second.stdout
     assert all(r["changed"] == 0 for r in _recap(second.stdout).values()), second.stdout
 
 

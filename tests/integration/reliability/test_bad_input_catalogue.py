@@ -325,7 +325,7 @@ def setup_trust_root_of_a_chain_longer_than_ten(d, ctx):
 
 
 @case(G_EC, "fingerprint-does-not-match-the-certificate", EC,
-      r"certificate for alias 'new': no certificate of the chain matches a pin\. Pins: [0-9A-F:]{95}\. Verified chain: leaf "
+      r"certificate for alias 'new': no certificate of the chain matches a pin\. Pins: fingerprint [0-9A-F:]{95}\. Verified chain: leaf "
       r"'[^']+' \(SHA-256 [0-9A-F:]{95}, SPKI sha256/[A-Za-z0-9+/=]{44}\)\. Nothing was written")
 def setup_fingerprint_does_not_match_the_certificate(d, ctx):
     return add(store(d), fingerprint=sha256(A))
@@ -896,7 +896,7 @@ def setup_role_duplicate_aliases(d, ctx):
 
 
 @case(G_ROLE, "role-pin-does-not-match", ROLE,
-      r"certificates\[0\] for alias 'orders': no certificate of the chain matches a pin\. Pins: [0-9A-F:]{95}")
+      r"certificates\[0\] for alias 'orders': no certificate of the chain matches a pin\. Pins: fingerprint [0-9A-F:]{95}")
 def setup_role_pin_does_not_match(d, ctx):
     return {"gateway_sync_apim_home": role_node(d)["home"],
             "gateway_sync_certificates": [{"alias": "orders", "certificate": pem(B), "fingerprint": sha256(A)}]}
