@@ -51,14 +51,15 @@ def banner(text: str) -> None:
     print(f"\n\033[1m=== {text} ===\033[0m" if sys.stdout.isatty() else f"\n=== {text} ===", flush=True)
 
 
-def backend_identity(directory: str):
-    """The backend's self-signed certificate and key, made once and kept so that re-runs change nothing."""
+def _kept_identity(directory: str, name: str, make):
+    """A certificate and key made once by make() and kept in directory (name.crt, name.key), so that re-runs change
+    nothing."""
     from cryptography.hazmat.primitives import serialization  # pylint: disable=import-outside-toplevel
 
     os.makedirs(directory, exist_ok=True)
-    cert_file, key_file = os.path.join(directory, "backend.crt"), os.path.join(directory, "backend.key")
+    cert_file, key_file = os.path.join(directory, f"{name}.crt"), os.path.join(directory, f"{name}.key")
     if not os.path.exists(cert_file):
-        cert, key = make_cert("localhost", sans=["localhost", "127.0.0.1"], days=825)
+        cert, key = make()
         with open(key_file, "w", encoding="ascii") as handle:
             handle.write(key_pem(key))
         os.chmod(key_file, 0o600)
@@ -69,26 +70,16 @@ def backend_identity(directory: str):
     with open(key_file, "rb") as handle:
         key = serialization.load_pem_private_key(handle.read(), None)
     return cert, key
+
+
+def backend_identity(directory: str):
+    """The backend's self-signed certificate and key."""
+    return _kept_identity(directory, "backend", lambda: make_cert("localhost", sans=["localhost", "127.0.0.1"], days=825))
 
 
 def private_ca(directory: str):
-    """The private CA of the renewing backend (act 6), made once and kept so that re-runs change nothing."""
-    from cryptography.hazmat.primitives import serialization  # pylint: disable=import-outside-toplevel
-
-    os.makedirs(directory, exist_ok=True)
-    cert_file, key_file = os.path.join(directory, "ca.crt"), os.path.join(directory, "ca.key")
-    if not os.path.exists(cert_file):
-        cert, key = make_cert("Demo Private CA", ca=True, days=3650, key_kind="ec")
-        with open(key_file, "w", encoding="ascii") as handle:
-            handle.write(key_pem(key))
-        os.chmod(key_file, 0o600)
-        with open(cert_file, "w", encoding="ascii") as handle:
-            handle.write(pem(cert))
-    with open(cert_file, "rb") as handle:
-        cert = certs.parse_certificates(handle.read())[0]
-    with open(key_file, "rb") as handle:
-        key = serialization.load_pem_private_key(handle.read(), None)
-    return cert, key
+    """The private CA of the renewing backend (act 6)."""
+    return _kept_identity(directory, "ca", lambda: make_cert("Demo Private CA", ca=True, days=3650, key_kind="ec"))
 
 
 def issued_leaf(ca, ca_key):

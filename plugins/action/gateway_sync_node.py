@@ -15,7 +15,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.apim.certificates.plugins.plugin_utils import _survey
+from ansible_collections.apim.certificates.plugins.plugin_utils import _fleet, _survey
 
 # apim.certificates.gateway_trust option -> the role variable it comes from (a variable not given: the module's default)
 TRUST_OPTIONS = {
@@ -37,15 +37,6 @@ def _diffs(result: dict) -> list:
     if not diff:
         return []
     return list(diff) if isinstance(diff, list) else [diff]
-
-
-def _one_name(item):
-    """An item with chain under one name: the role's argument validation gives an option's alias (trust) beside the
-    option (chain), and gateway_trust would warn that both are set."""
-    if isinstance(item, dict) and "trust" in item and item.get("chain") in (None, item["trust"]):
-        item = dict(item)
-        item["chain"] = item.pop("trust")
-    return item
 
 
 class ActionModule(ActionBase):
@@ -76,7 +67,10 @@ class ActionModule(ActionBase):
         if primary and args.get("certificates") is None:
             raise AnsibleActionFail("gateway_sync_source is primary but no certificates were read from the primary node")
         certificates = args.get("certificates") if primary else values.get("gateway_sync_certificates")
-        certificates = [_one_name(item) for item in certificates or []]
+        try:
+            certificates = [_fleet.declared_item(item) for item in certificates or []]
+        except ValueError as exc:
+            raise AnsibleActionFail(f"gateway_sync_certificates: {exc}") from None
 
         profile_request = values.get("gateway_sync_ssl_profile") or {}
         diffs, merged, changed = [], {key: [] for key in _MERGED}, False

@@ -23,9 +23,8 @@ import re
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils import _der
 from ansible_collections.apim.certificates.plugins.module_utils._errors import CertificateError
+from ansible_collections.apim.certificates.plugins.module_utils._trustcheck import MAX_PATH as MAX_CHAIN, issued_by
 
-MAX_CHAIN = 10  # Java's PKIX path builder gives up on longer chains as well (and so does build_path)
-CHOICES = ("all", "leaf", "issuer", "root")
 _HEX = re.compile(r"[0-9A-Fa-f]{64}")
 
 
@@ -61,15 +60,18 @@ def parse_spki_pin(value) -> bytes:
 
 
 class Link:
-    """One certificate of a verified path: its DER, its facts, and whether it is a CA (basicConstraints cA)."""
+    """One certificate of a verified path: its place in the chain, its DER and facts, and whether it is a CA
+    (basicConstraints cA)."""
 
-    __slots__ = ("der", "subject", "issuer", "is_ca", "sha256", "spki")
+    __slots__ = ("index", "der", "subject", "issuer", "is_ca", "sha256", "spki")
 
-    def __init__(self, cert):
+    def __init__(self, chain: list, index: int, loaded=None):
+        cert = chain[index]
+        self.index = index
         self.der = certs.certificate_der(cert)
         info = certs.certificate_info(cert)
         self.subject, self.issuer = info.subject, info.issuer
-        self.is_ca = None
+        self.is_ca = _is_ca(loaded) if loaded is not None else None
         self.sha256 = certs.sha256_fingerprint(self.der)
         digest = spki_sha256(self.der)
         self.spki = spki_pin(digest) if digest is not None else None
@@ -94,18 +96,6 @@ def _is_ca(cert) -> bool:
         return False
 
 
-def _signed_by(cert, issuer) -> bool:
-    from ansible_collections.apim.certificates.plugins.module_utils._compat import verify_issued_by  # pylint: disable=import-outside-toplevel
-
-    if cert.issuer != issuer.subject:
-        return False
-    try:
-        verify_issued_by(cert, issuer)
-    except Exception:  # noqa: BLE001 - a wrong signature or an algorithm cryptography lacks: not shown to be the issuer
-        return False
-    return True
-
-
 def verified_path(chain: list, source: str) -> tuple:
     """(path, note): the Links from the leaf up, each signed by the next; note says why the path stops where it does
     (None when it ends at a self-signed certificate)."""
@@ -113,27 +103,22 @@ def verified_path(chain: list, source: str) -> tuple:
         raise CertificateError(f"{source}: the chain has {len(chain)} certificates; at most {MAX_CHAIN} are accepted "
                                "(Java's path building stops there too)")
     loaded = [_x509(certs.certificate_der(cert)) for cert in chain]
-    path = [Link(chain[0])]
-    if loaded[0] is not None:
-        path[0].is_ca = _is_ca(loaded[0])
-    if loaded[0] is None:
-        return path, f"{path[0].describe()} cannot be read to verify its issuer's signature"
+    path = [Link(chain, 0, loaded[0])]
     current, remaining = loaded[0], list(range(1, len(chain)))
-    while True:
-        if current.issuer == current.subject and _signed_by(current, current):
-            return path, None
+    if current is None:
+        return path, f"{path[0].describe()} cannot be read to verify its issuer's signature"
+    while not issued_by(current, current):  # up to a self-signed certificate
         named = [i for i in remaining if loaded[i] is not None and loaded[i].subject == current.issuer]
-        nxt = next((i for i in named if _signed_by(current, loaded[i])), None)
+        nxt = next((i for i in named if issued_by(current, loaded[i])), None)
         if nxt is None:
             issuer = current.issuer.rfc4514_string()
             if named:
                 return path, f"the chain presents '{issuer}', but its key does not verify the signature of '{path[-1].subject}'"
             return path, f"the chain does not present the issuer of '{path[-1].subject}' ('{issuer}')"
         remaining.remove(nxt)
-        link = Link(chain[nxt])
-        link.is_ca = _is_ca(loaded[nxt])
-        path.append(link)
+        path.append(Link(chain, nxt, loaded[nxt]))
         current = loaded[nxt]
+    return path, None
 
 
 def select(chain: list, mode: str, source: str) -> list:
@@ -155,7 +140,13 @@ def select(chain: list, mode: str, source: str) -> list:
         if not link.is_ca:
             raise CertificateError(f"{source}: {link.describe()} signed the chain but is not a CA (its basicConstraints "
                                    "do not say cA=true), and Java does not accept it as an issuer; nothing was written")
-    return [chain[[certs.certificate_der(c) for c in chain].index(chosen.der)]]
+    return [chain[chosen.index]]
+
+
+def parse_pins(fingerprint, spki_pins) -> tuple:
+    """({certificate SHA-256}, {SPKI pin, RFC 7469 form}); a malformed pin is a CertificateError naming it."""
+    wanted_certs = {certs.normalize_fingerprint(fingerprint)} if fingerprint else set()
+    return wanted_certs, {spki_pin(parse_spki_pin(pin)) for pin in (spki_pins or [])}
 
 
 def check_pins(chain: list, fingerprint, spki_pins, source: str) -> None:
@@ -163,9 +154,8 @@ def check_pins(chain: list, fingerprint, spki_pins, source: str) -> None:
     pins: the certificate SHA-256 (fingerprint) and the SPKI pins. Names both sets when it refuses."""
     if not fingerprint and not spki_pins:
         return
-    wanted_certs = {certs.normalize_fingerprint(fingerprint)} if fingerprint else set()
-    wanted_keys = {spki_pin(parse_spki_pin(pin)) for pin in (spki_pins or [])}
-    leaf = Link(chain[0])
+    wanted_certs, wanted_keys = parse_pins(fingerprint, spki_pins)
+    leaf = Link(chain, 0)
     if leaf.sha256 in wanted_certs or leaf.spki in wanted_keys:
         return  # the usual case: no path to build, no cryptography to load
     path, _note = verified_path(chain, source)

@@ -105,30 +105,16 @@ def _presented_chain(tls) -> list:
     return [leaf] if leaf else []
 
 
-def fetch_certificates(endpoint: str, *, fingerprint: str | None = None, spki_pins=None, timeout: float = 10.0,
-                       chain: str = "leaf") -> tuple:
-    """(chain, warnings) for endpoint, checked against the pins when some are given (_chain.check_pins: the leaf's or a
-    verified CA's certificate SHA-256 or SPKI SHA-256). chain: what the caller will trust, for the leaf-only warning."""
-    from ansible_collections.apim.certificates.plugins.module_utils import _chain  # pylint: disable=import-outside-toplevel
-
+def fetch_certificates(endpoint: str, *, pinned: bool = False, timeout: float = 10.0) -> tuple:
+    """(chain, warnings) for endpoint: the presented chain, and the trust-on-first-use warning when nothing pins it
+    (the pins themselves are checked by the caller, _chain.check_pins, as for given content)."""
     host, port = parse_endpoint(endpoint)
-    where = f"{host}:{port}"
-    if fingerprint:
-        certs.normalize_fingerprint(fingerprint)  # a malformed pin is named before any connection
-    for pin in spki_pins or []:
-        _chain.parse_spki_pin(pin)
     presented = fetch_chain(host, port, timeout)
     warnings = []
-    if not fingerprint and not spki_pins:
+    if not pinned:
         leaf = certs.sha256_fingerprint(certs.certificate_der(presented[0]))
         warnings.append(
-            f"the certificate of {where} (SHA-256 {leaf}) was trusted on first use; "
+            f"the certificate of {host}:{port} (SHA-256 {leaf}) was trusted on first use; "
             "give fingerprint or spki_pins to pin it"
         )
-    else:
-        _chain.check_pins(presented, fingerprint, spki_pins, f"the chain {where} presented")
-    if chain == "leaf":
-        warning = _chain.leaf_only_warning(presented, where)
-        if warning:
-            warnings.append(warning)
     return presented, warnings

@@ -40,11 +40,13 @@ def request_from_item(item: dict, source: str) -> CertificateRequest:
 
 
 class Options(Record):
-    """chain None: leaf for fetched certificates, all for given content (a request's own chain wins)."""
+    """chain None: leaf for fetched certificates, all for given content (a request's own chain wins). warn_leaf_only:
+    warn when a fetched CA-issued leaf is trusted alone (gateway_trust's trust checks say it instead)."""
 
-    __slots__ = ("strict_alias", "chain", "tenant_id", "timeout", "replace", "allow_expired", "create", "backup", "reload")
+    __slots__ = ("strict_alias", "chain", "tenant_id", "timeout", "replace", "allow_expired", "create", "backup", "reload",
+                 "warn_leaf_only")
     _defaults = {"strict_alias": True, "chain": None, "tenant_id": None, "timeout": 10.0, "replace": True, "allow_expired": False,
-                 "create": False, "backup": False, "reload": True}
+                 "create": False, "backup": False, "reload": True, "warn_leaf_only": True}
 
 
 class Resolved(Record):
@@ -63,10 +65,13 @@ def resolve_request(request: CertificateRequest, options: Options, warnings: lis
         host, port = parse_endpoint(request.endpoint)
     chain = None
     chain_mode = request.chain or options.chain
+    pinned = bool(request.fingerprint or request.spki_pins)
     if request.state == "present":
         given = [name for name in ("certificate", "certificate_path") if getattr(request, name) is not None]
         if len(given) > 1:
             raise CertificateError(f"{source}: give certificate or certificate_path, not both")
+        if pinned:
+            _chain().parse_pins(request.fingerprint, request.spki_pins)  # a malformed pin is named before any connection
         if given:
             chain = _desired.load_certificate_input(
                 certificate=request.certificate, certificate_path=request.certificate_path, source=source
@@ -75,17 +80,21 @@ def resolve_request(request: CertificateRequest, options: Options, warnings: lis
         elif request.endpoint:
             from ansible_collections.apim.certificates.plugins.module_utils._endpoint import fetch_certificates  # pylint: disable=import-outside-toplevel
 
-            chain, fetched_warnings = fetch_certificates(request.endpoint, fingerprint=request.fingerprint, spki_pins=request.spki_pins,
-                                                         timeout=options.timeout, chain=chain_mode or "leaf")
+            chain, fetched_warnings = fetch_certificates(request.endpoint, pinned=pinned, timeout=options.timeout)
             warnings.extend(fetched_warnings)
             chain_mode = chain_mode or "leaf"
+            source = f"{source} (the chain {host}:{port} presented)"
         else:
             raise CertificateError(f"{source}: state is present but none of certificate, certificate_path or endpoint is given")
-        if given and (request.fingerprint or request.spki_pins):
+        if pinned:
             _chain().check_pins(chain, request.fingerprint, request.spki_pins, source)
         if chain_mode in ("issuer", "root"):
             chain = _chain().select(chain, chain_mode, source)
             chain_mode = "all"
+        elif chain_mode == "leaf" and request.endpoint and not given and options.warn_leaf_only:
+            warning = _chain().leaf_only_warning(chain, f"{host}:{port}")
+            if warning:
+                warnings.append(warning)
     items = _desired.desired_items(alias, request.state, chain, chain=chain_mode or "all", tenant_id=options.tenant_id, source=source)
     return Resolved(items, host, port)
 

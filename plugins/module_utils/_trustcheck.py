@@ -25,6 +25,7 @@ from ansible_collections.apim.certificates.plugins.module_utils._compat import v
 # cryptography.x509 costs more than the rest of that check (docs/performance.md, "Fleet cost").
 
 VERIFIERS = ("Strict", "Default", "DefaultAndLocalhost", "AllowAll")
+MAX_PATH = 10  # certificates on a path, as far as a chain is followed (by build_path here and by _chain)
 _LOCALHOST = {"localhost", "localhost.localdomain", "127.0.0.1", "::1"}
 
 
@@ -37,7 +38,8 @@ def normalize_verifier(value: str | None) -> str:
     return "Default"  # Synapse falls back to its default verifier for unknown values
 
 
-def _issued_by(cert, issuer) -> bool:
+def issued_by(cert, issuer) -> bool:
+    """Whether issuer signed cert: names match and issuer's key verifies the signature (never raises)."""
     if cert.issuer != issuer.subject:
         return False
     try:
@@ -52,15 +54,15 @@ def build_path(chain: list, anchors: dict) -> tuple:
     by_der = {certs.certificate_der(cert): alias for alias, cert in anchors.items()}
     path = [chain[0]]
     intermediates = list(chain[1:])
-    for _attempt in range(10):
+    for _attempt in range(MAX_PATH):
         current = path[-1]
         alias = by_der.get(certs.certificate_der(current))
         if alias is not None:
             return path, alias
         for anchor_alias, anchor in anchors.items():
-            if _issued_by(current, anchor):
+            if issued_by(current, anchor):
                 return path + [anchor], anchor_alias
-        nxt = next((c for c in intermediates if _issued_by(current, c)), None)
+        nxt = next((c for c in intermediates if issued_by(current, c)), None)
         if nxt is None:
             return None, (
                 f"no certificate in the truststore issued '{current.subject.rfc4514_string()}' "
@@ -68,7 +70,7 @@ def build_path(chain: list, anchors: dict) -> tuple:
             )
         intermediates.remove(nxt)
         path.append(nxt)
-    return None, "the presented chain is longer than 10 certificates"
+    return None, f"the presented chain is longer than {MAX_PATH} certificates"
 
 
 # Second-level labels under a two-letter country code that Strict refuses a wildcard for (*.co.uk, *.org.nz, ...).

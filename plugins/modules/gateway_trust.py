@@ -469,7 +469,9 @@ def main():
 
     params = module.params
     options = Options(strict_alias=params["strict_alias"], timeout=params["timeout"], allow_expired=params["allow_expired"],
-                      backup=params["backup"], reload=params["reload"])
+                      backup=params["backup"], reload=params["reload"],
+                      # with trust checks, leaf-only trust is warned about once, from what the check saw
+                      warn_leaf_only=not params["verify_endpoints"])
     try:
         result = sync(
             apim_home=params["apim_home"], password=params["password"], store_type=params["store_type"],

@@ -234,6 +234,18 @@ def store_state(info_result: dict) -> dict:
     ]}
 
 
+def declared_item(item):
+    """A declared certificate with chain under one name (the role's argument spec lists trust as an option of its own,
+    since role argument specs have no aliases; gateway_trust takes it as chain's alias). ValueError when both differ."""
+    if isinstance(item, dict) and item.get("trust") is not None:
+        if item.get("chain") not in (None, item["trust"]):
+            raise ValueError(f"certificate '{item.get('alias')}' gives chain '{item['chain']}' and trust '{item['trust']}': "
+                             "trust is another name for chain; give one of them")
+        item = dict(item)
+        item["chain"] = item.pop("trust")
+    return item
+
+
 def desired_batch(*, source: str, certificates: list, remove_aliases: list, prune: bool, node_state: dict,
                   primary_state: dict | None, ownership: Ownership) -> list:
     """The batch for one node (filter gateway_sync_desired): the declared certificates, or the primary node's own
@@ -247,7 +259,8 @@ def desired_batch(*, source: str, certificates: list, remove_aliases: list, prun
         wanted = []
         for item in certificates:
             entry = {"alias": item["alias"], "state": item.get("state") or "present"}
-            keys = ("certificate", "certificate_path", "endpoint", "fingerprint", "spki_pins", "chain", "trust")
+            item = declared_item(item)
+            keys = ("certificate", "certificate_path", "endpoint", "fingerprint", "spki_pins", "chain")
             entry.update({key: item[key] for key in keys if item.get(key) not in (None, "")})
             wanted.append(entry)
     held = {alias for store in store_state(node_state)["stores"] for alias in store["entries"]}

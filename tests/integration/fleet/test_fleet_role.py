@@ -145,3 +145,67 @@ def test_trust_checks_over_ssh_on_every_interpreter_and_check_predicts_the_failu
         for host, result in run.task(CONVERGE_TASK).items():
             reason = next(c["reason"] for c in result["trust_checks"] if c["endpoint"] == bad)
             assert "PKIX path building would fail" in reason, (check, host, reason)
+
+
+def test_trust_issuer_over_ssh_survives_a_renewal_and_check_predicts_a_refused_key(fleet, nodes, tmp_path):
+    """Backend rotation on every interpreter (the oldest cryptography verifies signatures without
+    verify_directly_issued_by): trust: issuer with an SPKI pin on the CA stores the CA on every node; after the backend
+    renews its leaf under that CA nothing changes and every node still trusts it; a CA with another key is refused by
+    --check and by the real run alike, naming the pin, with nothing written."""
+    import base64  # pylint: disable=import-outside-toplevel
+    import hashlib  # pylint: disable=import-outside-toplevel
+
+    from cryptography.hazmat.primitives import serialization  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives.asymmetric import ec  # pylint: disable=import-outside-toplevel
+
+    from ansible_collections.apim.certificates.tests.support.servers import renewable_https_server  # pylint: disable=import-outside-toplevel
+
+    def spki(cert):
+        der = cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        return "sha256/" + base64.b64encode(hashlib.sha256(der).digest()).decode()
+
+    ca, ca_key = make_cert("Fleet Rotation CA", ca=True, key=ec.generate_private_key(ec.SECP256R1()))
+
+    def leaf(issuer=ca, issuer_key=ca_key):
+        return make_cert("localhost", sans=["localhost"], issuer=issuer, issuer_key=issuer_key, key=ec.generate_private_key(ec.SECP256R1()))
+
+    with renewable_https_server(*leaf(), chain=[ca]) as backend:
+        url = f"https://localhost:{backend.port}/orders"
+        role_vars = {"gateway_sync_certificates": [{"alias": "orders-ca", "endpoint": url, "trust": "issuer", "spki_pins": [spki(ca)]}],
+                     "gateway_sync_fail_on_untrusted": True}
+
+        def play(check=False):
+            return run_play(fleet, tmp_path, become=True, become_user="service", check=check,
+                            roles=[{"role": "apim.certificates.gateway_sync", "vars": role_vars}])
+
+        def homes():
+            return {name: snapshot(node) for name, node in nodes.items()}
+
+        before = homes()
+        audit = play(check=True)
+        assert audit.rc == 0, audit.output
+        assert homes() == before, "--check wrote nothing"
+        predicted = {host: [r["action"] for r in result["results"]] for host, result in audit.task(CONVERGE_TASK).items()}
+        assert predicted == {n: ["added"] for n in nodes}, predicted
+        converge = play()
+        assert converge.rc == 0, converge.output
+        assert {host: [r["action"] for r in result["results"]] for host, result in converge.task(CONVERGE_TASK).items()} == predicted
+        for host, result in converge.task(CONVERGE_TASK).items():
+            check = result["trust_checks"][0]
+            assert check["trusted"] and check["trusted_by"] == "ca" and check["anchor"] == "orders-ca", (host, check)
+            assert all(s["entries"]["orders-ca"] == sha256(ca) for s in result["after"]["stores"]), host
+
+        backend.renew(*leaf(), chain=[ca])
+        steady = play()
+        assert steady.rc == 0, steady.output
+        assert not any(_stores_changed(result) for result in steady.task(CONVERGE_TASK).values()), "renewed under the trusted CA"
+        assert all(result["trust_checks"][0]["trusted"] for result in steady.task(CONVERGE_TASK).values())
+
+        other_ca, other_key = make_cert("Fleet Rotation CA", ca=True, key=ec.generate_private_key(ec.SECP256R1()))
+        backend.renew(*leaf(other_ca, other_key), chain=[other_ca])
+        role_vars["gateway_sync_certificates"][0]["alias"] = "orders-ca-next"  # a new alias: the fetch must be pinned
+        kept = homes()
+        refusals = {check: play(check=check) for check in (True, False)}
+        for check, run in refusals.items():
+            assert run.rc != 0 and "matches a pin" in run.output and spki(ca) in run.output, (check, run.output[-3000:])
+        assert homes() == kept, "a refused key changes nothing on any node"

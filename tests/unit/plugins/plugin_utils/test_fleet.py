@@ -192,3 +192,16 @@ def test_trust_through_another_alias_is_pending_and_nothing_is_safe_to_remove_wh
     # a self-signed leaf trusted as itself is not 'leaf only': there is no issuer to trust instead
     node["trust_checks"] = [_check("https://orders.test/", trusted_by="leaf", chain=(A,), issuer="CN=orders.test", anchor="orders")]
     assert _fleet.rotation({"gw1": node})["leaf_only"] == {}
+
+
+def test_a_declared_certificate_gives_chain_under_one_name():
+    """Role argument specs have no aliases, so the role lists trust beside chain; the node gets one of them."""
+    assert _fleet.declared_item({"alias": "orders", "trust": "issuer"}) == {"alias": "orders", "chain": "issuer"}
+    assert _fleet.declared_item({"alias": "orders", "trust": "root", "chain": "root"}) == {"alias": "orders", "chain": "root"}
+    assert _fleet.declared_item({"alias": "orders", "chain": "leaf"}) == {"alias": "orders", "chain": "leaf"}
+    try:
+        _fleet.declared_item({"alias": "orders", "trust": "issuer", "chain": "leaf"})
+    except ValueError as exc:
+        assert "chain 'leaf' and trust 'issuer'" in str(exc) and "give one of them" in str(exc)
+    else:
+        raise AssertionError("chain and trust that differ must be refused")
