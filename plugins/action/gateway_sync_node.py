@@ -22,6 +22,8 @@ TRUST_OPTIONS = {
     "certificates": "gateway_sync_certificates",
     "remove_aliases": "gateway_sync_remove_aliases",
     "prune": "gateway_sync_prune",
+    "drop": "gateway_sync_drop",
+    "drop_stock": "gateway_sync_drop_stock",
     "protected_aliases": "gateway_sync_protected_aliases",
     "stock_alias_pattern": "gateway_sync_stock_alias_pattern",
     "timeout": "gateway_sync_endpoint_timeout",

@@ -96,6 +96,12 @@ def _is_ca(cert) -> bool:
         return False
 
 
+def is_ca_certificate(der: bytes):
+    """True for a CA certificate (basicConstraints cA), False for any other, None when cryptography cannot read it."""
+    cert = _x509(der)
+    return None if cert is None else _is_ca(cert)
+
+
 def verified_path(chain: list, source: str) -> tuple:
     """(path, note): the Links from the leaf up, each signed by the next; note says why the path stops where it does
     (None when it ends at a self-signed certificate)."""

@@ -23,8 +23,14 @@ from ansible_collections.apim.certificates.plugins.module_utils._endpoint_certif
 from ansible_collections.apim.certificates.plugins.module_utils._errors import ApimCertificatesError
 from ansible_collections.apim.certificates.plugins.module_utils._gateway import resolve_gateway
 from ansible_collections.apim.certificates.plugins.module_utils._truststore import apply_plan, load_truststore
-from ansible_collections.apim.certificates.plugins.module_utils._ownership import DEFAULT_PROTECTED, DEFAULT_STOCK_PATTERN, Ownership
-from ansible_collections.apim.certificates.plugins.module_utils._truststore_records import normalize_alias
+from ansible_collections.apim.certificates.plugins.module_utils._ownership import (
+    CLIENT, DEFAULT_PROTECTED, DEFAULT_STOCK_PATTERN, STOCK, Ownership, chain_base)
+from ansible_collections.apim.certificates.plugins.module_utils._truststore_records import TRUSTED_CERT, normalize_alias
+
+# drop: the filters gateway_trust can apply to the certificates a run does not name
+EXPIRED = "expired"
+UNSERVED_LEAVES = "unserved_leaves"
+FILTERS = (EXPIRED, UNSERVED_LEAVES)
 
 
 def _gateway_stores(config, password, store_type: str) -> list:
@@ -121,17 +127,81 @@ def _requests(certificates: list, remove_aliases: list, prune: bool, stores: lis
     return requests, requested, unmanaged, owned
 
 
+def _served(requests: list, timeout) -> tuple:
+    """({endpoint: [DER, ...]} served now by every endpoint of a present request, None when one cannot be asked)
+    and the warning that says which one could not."""
+    from ansible_collections.apim.certificates.plugins.module_utils._endpoint import fetch_chain_der, parse_endpoint  # pylint: disable=import-outside-toplevel
+
+    served = {}
+    for request in requests:
+        if not request.endpoint or request.state != "present" or request.endpoint in served:
+            continue
+        try:
+            served[request.endpoint] = fetch_chain_der(*parse_endpoint(request.endpoint), timeout)
+        except ApimCertificatesError as exc:
+            return None, (f"drop: {UNSERVED_LEAVES} removed nothing, because what {request.endpoint} serves is not known "
+                          f"({exc}); a certificate it may serve is never dropped unseen")
+    return served, None
+
+
+def _filtered(drop: list, drop_stock: bool, stores: list, requests: list, stock: Ownership, served, now) -> list:
+    """The trusted certificates the drop filters remove: [{alias, reason, subject, not_after, stores}].
+
+    Never an alias the run names (or a named alias's chain member <alias>-N), never an API client certificate (the
+    Publisher's), never a key entry, and stock entries only with drop_stock. An entry that cannot be read is kept.
+    """
+    from ansible_collections.apim.certificates.plugins.module_utils._chain import is_ca_certificate  # pylint: disable=import-outside-toplevel
+
+    named = {normalize_alias(str(r.alias)) for r in requests}
+    served_ders = {der for chain in (served or {}).values() for der in chain}
+    found = {}
+    for store, roles, _secret in stores:
+        for alias, entry in store.entries.items():
+            if entry.entry_type != TRUSTED_CERT or entry.certificate is None or alias in named or chain_base(alias) in named:
+                continue
+            owner = stock.owner(alias)
+            if owner == CLIENT or (owner == STOCK and not drop_stock):
+                continue
+            try:
+                info = certs.describe_der(entry.certificate)
+            except (ValueError, ApimCertificatesError):
+                continue
+            reason = None
+            if EXPIRED in drop and info.not_after < now:
+                reason = EXPIRED
+            elif UNSERVED_LEAVES in drop and served is not None and entry.certificate not in served_ders \
+                    and is_ca_certificate(entry.certificate) is False:
+                reason = "unserved leaf"
+            if reason is None:
+                continue
+            item = found.setdefault(alias, {"alias": alias, "reason": reason, "subject": info.subject,
+                                            "not_after": certs.iso_utc(info.not_after), "stores": []})
+            item["stores"].extend(roles)
+    return [found[alias] for alias in sorted(found)]
+
+
 def sync(*, apim_home: str, password=None, store_type: str = "auto", certificates=(), remove_aliases=(), prune: bool = False,
          protected=DEFAULT_PROTECTED, stock_pattern: str = DEFAULT_STOCK_PATTERN, options: Options | None = None,
          expiring_within_days: int = 30, verify_endpoints: bool = True, hostname_verifier=None,
-         check_mode: bool = False) -> dict:
+         drop=(), drop_stock: bool = False, check_mode: bool = False) -> dict:
     """gateway_trust's result (with 'warnings' and 'diff' for the module to take out)."""
     options = options or Options()
     stock = Ownership(protected, stock_pattern)
     now = datetime.datetime.now(datetime.timezone.utc)
+    unknown = [name for name in drop if name not in FILTERS]
+    if unknown:
+        raise ApimCertificatesError(f"drop: unknown filter(s) {', '.join(map(repr, unknown))}; give any of {', '.join(FILTERS)}")
     config = resolve_gateway(apim_home)
     before = _gateway_stores(config, password, store_type)
     requests, requested, unmanaged, owned = _requests(list(certificates), list(remove_aliases), prune, before, stock, config)
+    served, drop_warning = (_served(requests, options.timeout) if UNSERVED_LEAVES in drop else (None, None))
+    dropped = _filtered(list(drop), drop_stock, before, requests, stock, served, now) if drop else []
+    if dropped:
+        gone = {item["alias"] for item in dropped}
+        requests += [CertificateRequest(alias=item["alias"], state="absent", source=f"drop {item['reason']} '{item['alias']}'")
+                     for item in dropped]
+        requested += [{"alias": item["alias"], "state": "absent"} for item in dropped]
+        unmanaged = [alias for alias in unmanaged if alias not in gone]
 
     outcomes = []
     if requests:
@@ -159,6 +229,9 @@ def sync(*, apim_home: str, password=None, store_type: str = "auto", certificate
     result["after"] = result["before"] if after is before else {
         "stores": [store_state(s, roles, stock, keep) for s, roles, _secret in after]}
     result["requested"] = requested
+    result["dropped"] = dropped
+    if drop_warning:
+        result["warnings"].append(drop_warning)
     result["unmanaged"] = unmanaged
     result["owned_elsewhere"] = owned
     result["expiring_within_days"] = expiring_within_days
@@ -168,7 +241,8 @@ def sync(*, apim_home: str, password=None, store_type: str = "auto", certificate
         for request in requests:
             if request.endpoint and request.state == "present" and request.endpoint not in endpoints:
                 endpoints.append(request.endpoint)
-    result["trust_checks"] = _trust_checks(endpoints, config, after, password, store_type, hostname_verifier, options.timeout)
+    result["trust_checks"] = _trust_checks(endpoints, config, after, password, store_type, hostname_verifier, options.timeout,
+                                           served or {})
     result["warnings"].extend(served_warnings(result["trust_checks"], expiring_within_days))
     return result
 
@@ -190,7 +264,7 @@ def served_warnings(checks: list, within_days: int) -> list:
     return found
 
 
-def _trust_checks(endpoints: list, config, stores: list, password, store_type: str, hostname_verifier, timeout) -> list:
+def _trust_checks(endpoints: list, config, stores: list, password, store_type: str, hostname_verifier, timeout, served) -> list:
     if not endpoints:
         return []
     # Imported here: ssl/socket and the path validation cost start-up time a run without endpoints never needs.
@@ -208,4 +282,4 @@ def _trust_checks(endpoints: list, config, stores: list, password, store_type: s
             known[key] = load_truststore(profile.truststore.path, secret, store_type)
         return known[key], ",".join(profile.servers)
 
-    return trust_checks(endpoints, store_for, normalize_verifier(hostname_verifier or config.hostname_verifier), timeout)
+    return trust_checks(endpoints, store_for, normalize_verifier(hostname_verifier or config.hostname_verifier), timeout, served)

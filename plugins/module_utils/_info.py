@@ -108,8 +108,9 @@ def _anchors(store, ders=None) -> dict:
     return anchors
 
 
-def trust_checks(endpoints: list, store_for, verifier: str, timeout: float) -> list:
-    """For each endpoint: would the store that serves it trust what it presents now?"""
+def trust_checks(endpoints: list, store_for, verifier: str, timeout: float, served=None) -> list:
+    """For each endpoint: would the store that serves it trust what it presents now? served: {endpoint: [DER]}
+    already fetched in this run (gateway_trust's drop filter), not asked again."""
     results = []
     for endpoint in endpoints:
         host, port = parse_endpoint(endpoint)
@@ -117,7 +118,7 @@ def trust_checks(endpoints: list, store_for, verifier: str, timeout: float) -> l
         verdict = {"endpoint": endpoint, "host": host, "port": port, "profile": profile, "truststore": store.path,
                    "hostname_verifier": verifier}
         try:
-            ders = fetch_chain_der(host, port, timeout)
+            ders = (served or {}).get(endpoint) or fetch_chain_der(host, port, timeout)
         except ApimCertificatesError as exc:
             verdict.update(trusted=False, reason=str(exc), anchor=None, fingerprint=None, served_chain=[], served_leaf=None,
                            trusted_by=None)

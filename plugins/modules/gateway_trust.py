@@ -114,6 +114,26 @@ options:
       - An alias named in O(remove_aliases) is removed whoever owns it.
     type: bool
     default: false
+  drop:
+    description:
+      - Filters that remove trusted certificates the run does not name, as cert-manager's trust-manager filters a
+        bundle. V(expired) removes every certificate whose validity has ended. V(unserved_leaves) removes every
+        certificate that is not a CA (no C(basicConstraints) cA) and that no endpoint of O(certificates) serves now
+        (the node asks each endpoint; when one cannot be asked, this filter removes nothing and says why).
+      - Never removed by a filter - an alias O(certificates) names and its chain members C(<alias>-N); an API client
+        certificate (see RV(owned_elsewhere)); a key entry; a certificate the node cannot read; a stock entry
+        unless O(drop_stock).
+      - Only the endpoints this run declares count as served. A backend nobody declared is not asked, so a leaf
+        only it serves is removed; declare every endpoint the gateway calls before using V(unserved_leaves).
+      - What was removed, and why, is in RV(dropped). Check mode predicts it.
+    type: list
+    elements: str
+    choices: [expired, unserved_leaves]
+    default: []
+  drop_stock:
+    description: Let O(drop) remove stock entries too (O(protected_aliases), O(stock_alias_pattern)), such as an expired CA WSO2 ships.
+    type: bool
+    default: false
   protected_aliases:
     description: Aliases that count as stock. They are never pruned and are only counted in RV(before) and RV(after).
     type: list
@@ -181,6 +201,13 @@ EXAMPLES = r"""
   ansible.builtin.assert:
     that: node.trust_checks | rejectattr('trusted') | list | length == 0
 
+- name: Remove expired certificates and leaves no declared backend serves any more (stock entries kept)
+  apim.certificates.gateway_trust:
+    apim_home: /opt/wso2am-4.2.0
+    certificates: "{{ declared_certificates }}"
+    drop: [expired, unserved_leaves]
+  register: cleaned
+
 - name: Audit (check mode) what a prune would remove
   apim.certificates.gateway_trust:
     apim_home: /opt/wso2am-4.2.0
@@ -242,6 +269,28 @@ requested:
       description: The endpoint given with the alias (absent when none was).
       type: str
       returned: when the alias has an endpoint
+dropped:
+  description: The certificates O(drop) removed (in check mode, would remove), by alias; empty without O(drop).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    alias:
+      description: The alias.
+      type: str
+    reason:
+      description: V(expired) or V(unserved leaf).
+      type: str
+    subject:
+      description: The certificate's subject, RFC 4514.
+      type: str
+    not_after:
+      description: End of the certificate's validity, UTC, ISO 8601.
+      type: str
+    stores:
+      description: The stores that held it (V(live), V(persistent)).
+      type: list
+      elements: str
 unmanaged:
   description: Aliases (not stock) the node held that the run does not name; empty with O(prune), which removes them.
   returned: always
@@ -425,7 +474,7 @@ from ansible_collections.apim.certificates.plugins.module_utils import _zipload 
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils._endpoint_certificates import Options
 from ansible_collections.apim.certificates.plugins.module_utils._errors import ApimCertificatesError
-from ansible_collections.apim.certificates.plugins.module_utils._gateway_trust import sync
+from ansible_collections.apim.certificates.plugins.module_utils._gateway_trust import FILTERS, sync
 from ansible_collections.apim.certificates.plugins.module_utils._module import exit_json, fail_json, settle
 from ansible_collections.apim.certificates.plugins.module_utils._ownership import DEFAULT_PROTECTED, DEFAULT_STOCK_PATTERN
 
@@ -451,6 +500,8 @@ def main():
             ),
             remove_aliases=dict(type="list", elements="str", default=[]),
             prune=dict(type="bool", default=False),
+            drop=dict(type="list", elements="str", choices=list(FILTERS), default=[]),
+            drop_stock=dict(type="bool", default=False),
             protected_aliases=dict(type="list", elements="str", default=list(DEFAULT_PROTECTED)),
             stock_alias_pattern=dict(type="str", default=DEFAULT_STOCK_PATTERN),
             strict_alias=dict(type="bool", default=True),
@@ -478,7 +529,8 @@ def main():
             certificates=params["certificates"], remove_aliases=params["remove_aliases"], prune=params["prune"],
             protected=params["protected_aliases"], stock_pattern=params["stock_alias_pattern"], options=options,
             expiring_within_days=params["expiring_within_days"], verify_endpoints=params["verify_endpoints"],
-            hostname_verifier=params["hostname_verifier"], check_mode=module.check_mode,
+            hostname_verifier=params["hostname_verifier"], drop=params["drop"], drop_stock=params["drop_stock"],
+            check_mode=module.check_mode,
         )
     except ApimCertificatesError as exc:
         fail_json(module, str(exc))

@@ -90,7 +90,7 @@ def verify(results: dict) -> dict:
 def summary(results: dict, profiles: dict | None = None, expiry_warn_days: int = 30) -> dict:
     """The end-of-play summary over every node."""
     counts = {"added": 0, "replaced": 0, "removed": 0}
-    changed_nodes, reload, expiring, trust = set(), {}, {}, {}
+    changed_nodes, reload, expiring, trust, dropped = set(), {}, {}, {}, {}
     for node, result in sorted(results.items()):
         if result.get("changed"):
             changed_nodes.add(node)
@@ -102,6 +102,9 @@ def summary(results: dict, profiles: dict | None = None, expiry_warn_days: int =
         soon = sorted({f"{e['alias']} ({e['not_after']})" for e in result.get("expiring", [])})
         if soon:
             expiring[node] = soon
+        gone = [f"{d['alias']} ({d['reason']})" for d in result.get("dropped", [])]
+        if gone:
+            dropped[node] = gone
         verdicts = {check["endpoint"]: "trusted" if check["trusted"] else f"NOT trusted: {check['reason']}"
                     for check in result.get("trust_checks", [])}
         if verdicts:
@@ -121,6 +124,7 @@ def summary(results: dict, profiles: dict | None = None, expiry_warn_days: int =
         "ssl_profiles": profile_changes,
         "expiring_within_days": expiry_warn_days,
         "expiring": expiring,
+        "dropped": dropped,
         "reload_within_ms": reload,
     }, **rotation(results, expiry_warn_days))
 

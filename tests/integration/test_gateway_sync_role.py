@@ -220,3 +220,24 @@ def test_one_task_per_node_runs_ssl_profiles_first_shows_both_diffs_and_stops_wh
     bad = _play(tmp_path, nodes, dict(role_vars, gateway_sync_ssl_profile="interval: [60000"))
     assert bad.returncode != 0 and "gateway_sync_ssl_profile: the text is not valid YAML or JSON" in bad.stdout, bad.stdout
     assert _checksums(nodes) == before
+
+
+def test_drop_expired_as_survey_text_is_predicted_by_check_then_removed_on_every_node(tmp_path):
+    import datetime  # pylint: disable=import-outside-toplevel
+
+    past = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=2)
+    old = make_cert("old.internal", not_before=past - datetime.timedelta(days=90), not_after=past)[0]
+    nodes = _nodes(tmp_path, 2)
+    for store in ("live", "persistent"):
+        ts.converge_truststore(nodes["gw2"][store], "wso2carbon", [ts.DesiredCertificate("old", "present", old)],
+                               allow_expired=True)
+    role_vars = {"gateway_sync_certificates": [{"alias": "orders", "certificate": pem(GOOD)}], "gateway_sync_drop": "expired"}
+    before = _checksums(nodes)
+    audit = _play(tmp_path, nodes, role_vars, "--check")
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    assert "old (expired)" in audit.stdout, audit.stdout
+    assert _checksums(nodes) == before, "check mode wrote something"
+    run = _play(tmp_path, nodes, role_vars)
+    assert run.returncode == 0 and "old (expired)" in run.stdout, run.stdout + run.stderr
+    for store in ("live", "persistent"):
+        assert "old" not in _fps(nodes["gw2"][store]) and _fps(nodes["gw2"][store])["orders"] == sha256(GOOD)

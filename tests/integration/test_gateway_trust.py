@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
 from ansible_collections.apim.certificates.tests.support.ansible import run_module, sha256_file
 from ansible_collections.apim.certificates.tests.support.gateway import make_gateway_node
@@ -141,3 +143,75 @@ def test_prune_keeps_api_client_certificates_the_gateway_wrote_into_the_shared_t
         assert held["production_mobile-app_-1234"] == sha256(client["PRODUCTION_mobile-app_-1234"])
         assert held["sandbox_partner_42"] == sha256(client["SANDBOX_partner_42"])
         assert "sandbox_tester_-1234" not in held and "legacy" not in held
+
+
+def _drop_node(tmp_path):
+    """A node whose stores hold: an expired leaf, a leaf no endpoint serves, a CA no endpoint serves, the leaf the
+    backend serves under an alias the run does not name, an expired API client certificate and an expired stock entry."""
+    past = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=3)
+    expired = make_cert("expired.internal", not_before=past - datetime.timedelta(days=30), not_after=past)[0]
+    client = make_cert("mobile-app", not_before=past - datetime.timedelta(days=30), not_after=past)[0]
+    stock = make_cert("stock.internal", not_before=past - datetime.timedelta(days=30), not_after=past)[0]
+    private_ca = make_cert("Private CA", ca=True)[0]
+    node = make_gateway_node(str(tmp_path / "gw"), entries=[("wso2carbon", stock)])
+    for store in ("live", "persistent"):
+        ts.converge_truststore(node[store], "wso2carbon", [
+            ts.DesiredCertificate("old-leaf", "present", expired), ts.DesiredCertificate("legacy", "present", LEGACY),
+            ts.DesiredCertificate("private-ca", "present", private_ca), ts.DesiredCertificate("old-orders", "present", BACKEND),
+            ts.DesiredCertificate("PRODUCTION_mobile-app_-1234", "present", client),
+            ts.DesiredCertificate("wso2carbon", "present", stock)], allow_expired=True)
+    return node
+
+
+def test_drop_removes_expired_and_unserved_leaves_but_never_named_served_ca_client_or_stock_entries(tmp_path):
+    node = _drop_node(tmp_path)
+    before_files = _checksums(node)
+    with https_server(BACKEND, BACKEND_KEY) as port:
+        args = {"apim_home": node["home"], "drop": ["expired", "unserved_leaves"],
+                "certificates": [{"alias": "orders", "endpoint": f"https://localhost:{port}/", "fingerprint": sha256(BACKEND)}]}
+        audit = run_module(tmp_path, TRUST, args, check=True, diff=True)
+        assert not audit.failed and audit.changed, audit
+        assert _checksums(node) == before_files, "check mode wrote something"
+        assert [(d["alias"], d["reason"], sorted(d["stores"])) for d in audit["dropped"]] == [
+            ("legacy", "unserved leaf", ["live", "persistent"]), ("old-leaf", "expired", ["live", "persistent"])]
+        assert {"alias": "legacy", "state": "absent"} in audit["requested"]
+        assert "legacy" not in audit["unmanaged"] and "private-ca" in audit["unmanaged"]
+
+        result = run_module(tmp_path, TRUST, args)
+        assert not result.failed and result.changed, result
+        assert result["dropped"] == audit["dropped"], "check mode predicted the real run"
+        for store in ("live", "persistent"):
+            held = set(ts.load_truststore(node[store], "wso2carbon").fingerprints())
+            assert not held & {"old-leaf", "legacy"}, held
+            assert {"orders", "old-orders", "private-ca", "production_mobile-app_-1234", "wso2carbon"} <= held, held
+        assert result["trust_checks"][0]["trusted"] is True
+
+        again = run_module(tmp_path, TRUST, args)
+        assert not again.changed and again["dropped"] == [], again
+
+        stock = run_module(tmp_path, TRUST, dict(args, drop=["expired"], drop_stock=True))
+        assert [d["alias"] for d in stock["dropped"]] == ["wso2carbon"], stock
+        assert "production_mobile-app_-1234" in ts.load_truststore(node["live"], "wso2carbon").fingerprints()
+
+
+def test_drop_unserved_leaves_removes_nothing_while_a_declared_endpoint_cannot_be_asked(tmp_path):
+    node = _drop_node(tmp_path)
+    for store in ("live", "persistent"):
+        ts.converge_truststore(node[store], "wso2carbon", [ts.DesiredCertificate("orders", "present", BACKEND)])
+    before_files = _checksums(node)
+    # the pinned certificate is held: the run needs no fetch, but what the endpoint serves is unknown
+    args = {"apim_home": node["home"], "timeout": 3, "drop": ["unserved_leaves"],
+            "certificates": [{"alias": "orders", "endpoint": "https://127.0.0.1:1/", "fingerprint": sha256(BACKEND)}]}
+    result = run_module(tmp_path, TRUST, args)
+    assert not result.failed and not result.changed and result["dropped"] == [], result
+    assert any("unserved_leaves removed nothing, because what https://127.0.0.1:1/ serves is not known" in w
+               for w in result["warnings"]), result["warnings"]
+    assert _checksums(node) == before_files
+
+
+def test_an_unknown_drop_filter_is_named_and_nothing_is_written(tmp_path):
+    node = make_gateway_node(str(tmp_path / "gw"))
+    before = _checksums(node)
+    result = run_module(tmp_path, TRUST, {"apim_home": node["home"], "drop": ["expired", "old"]})
+    assert result.failed and "drop" in result["msg"] and "old" in result["msg"], result
+    assert _checksums(node) == before

@@ -205,3 +205,19 @@ def test_a_declared_certificate_gives_chain_under_one_name():
         assert "chain 'leaf' and trust 'issuer'" in str(exc) and "give one of them" in str(exc)
     else:
         raise AssertionError("chain and trust that differ must be refused")
+
+
+def test_the_summary_and_artifact_list_what_the_drop_filters_removed_per_node():
+    from ansible_collections.apim.certificates.plugins.plugin_utils import _artifact  # pylint: disable=import-outside-toplevel
+
+    results = {"gw1": {"changed": True, "results": [{"alias": "legacy", "action": "removed", "fingerprint": None}],
+                       "dropped": [{"alias": "legacy", "reason": "unserved leaf", "subject": "CN=legacy", "not_after": "x",
+                                    "stores": ["live"]}]},
+               "gw2": {"changed": False, "results": [], "dropped": []}}
+    summary = _fleet.summary(results)
+    assert summary["dropped"] == {"gw1": ["legacy (unserved leaf)"]}
+    assert summary["certificates"]["removed"] == 1
+    artifact = _artifact.build(summary, nodes=["gw1", "gw2"])
+    assert artifact["dropped"] == {"gw1": ["legacy (unserved leaf)"]}
+    later = _artifact.build({"nodes": 1, "dropped": {"gw3": ["old (expired)"]}}, previous=artifact, nodes=["gw3"])
+    assert later["dropped"] == {"gw1": ["legacy (unserved leaf)"], "gw3": ["old (expired)"]}, "serial batches add up"
