@@ -109,8 +109,8 @@ unit-floor: collection $(FLOOR_STAMP)
 	@"$(FLOOR_VENV)/bin/python" -c 'import cryptography, tomlkit; print("library floor: cryptography", cryptography.__version__, "tomlkit", tomlkit.__version__)'
 	"$(FLOOR_VENV)/bin/python" -m pytest -rs -p no:cacheprovider -o addopts= -n 0 $(PYTEST_ARGS) tests/unit
 
-# Node-side code must run on Python 3.8 (ansible-core 2.18/2.19's floor for managed nodes). No CPython 3.8 can be
-# installed here, so this is checked statically with vermin (see docs/managed-nodes.md).
+# Node-side code must run on Python 3.8 (ansible-core 2.18/2.19's floor for managed nodes). vermin is the fast static
+# guard; tests/integration/test_node_pythons.py and the SSH fleet run it on real CPython 3.8-3.10 (docs/managed-nodes.md).
 node-python: venv
 	"$(VENV)/bin/vermin" --target=3.8- --violations --no-tips plugins/modules plugins/module_utils
 

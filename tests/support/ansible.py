@@ -20,11 +20,12 @@ def sha256_file(path: str) -> str:
         return hashlib.sha256(handle.read()).hexdigest()
 
 
-def _env(tmp_path) -> dict:
+def _env(tmp_path, python: str | None = None) -> dict:
+    """The environment of an ansible run; python: the node interpreter the modules run with (default: this one)."""
     env = dict(os.environ)
     env.update({
         "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS,
-        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+        "ANSIBLE_PYTHON_INTERPRETER": python or sys.executable,
         "ANSIBLE_CALLBACK_PLUGINS": os.path.join(os.path.dirname(os.path.realpath(__file__)), "callback_plugins"),
         "ANSIBLE_CALLBACKS_ENABLED": "result_file",
         "ANSIBLE_LOCAL_TEMP": str(tmp_path / ".ansible-local"),
@@ -53,13 +54,15 @@ def playbook_flags(check: bool = False, diff: bool = False, verbosity: int = 0) 
     return (["--check"] if check else []) + (["--diff"] if diff else []) + (["-" + "v" * verbosity] if verbosity else [])
 
 
-def run_module(tmp_path, module: str, args: dict, *, check: bool = False, diff: bool = False, verbosity: int = 0) -> TaskResult:
-    """Run one task of module with args on localhost; return its result (never raises on task failure)."""
-    result, _output = run_module_raw(tmp_path, module, args, check=check, diff=diff, verbosity=verbosity)
+def run_module(tmp_path, module: str, args: dict, *, check: bool = False, diff: bool = False, verbosity: int = 0,
+               python: str | None = None) -> TaskResult:
+    """Run one task of module with args on localhost; return its result (never raises on task failure).
+    python: the node interpreter the module runs with (default: the test's own)."""
+    result, _output = run_module_raw(tmp_path, module, args, check=check, diff=diff, verbosity=verbosity, python=python)
     return result
 
 
-def run_module_raw(tmp_path, module: str, args: dict, *, check=False, diff=False, verbosity=0):
+def run_module_raw(tmp_path, module: str, args: dict, *, check=False, diff=False, verbosity=0, python=None):
     """As run_module, and also the playbook's whole stdout+stderr (for leak checks)."""
     playbook = [{
         "hosts": "localhost",
@@ -70,7 +73,7 @@ def run_module_raw(tmp_path, module: str, args: dict, *, check=False, diff=False
     book.write_text(yaml.safe_dump(playbook, sort_keys=False))
     cmd = [os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local", str(book), *playbook_flags(check, diff, verbosity)]
     results = tmp_path / f"results-{os.getpid()}-{id(args)}.jsonl"
-    env = _env(tmp_path)
+    env = _env(tmp_path, python)
     env["APIM_TEST_RESULTS"] = str(results)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, check=False)
     book.unlink()

