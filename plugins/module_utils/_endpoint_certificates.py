@@ -145,6 +145,17 @@ def converge(requests: list, options: Options, *, path=None, password=None, stor
         config = config or resolve_gateway(apim_home)
         targets = store_targets(config, [(r.host, r.port, r.desired) for r in resolved], password, store_type)
 
+    result, outcomes = apply_targets(targets, order, options, config=config, family=SENDER, path=path,
+                                     check_mode=check_mode, warnings=warnings)
+    return result, outcomes
+
+
+def apply_targets(targets: list, order: list, options: Options, *, config, family, path=None, check_mode=False,
+                  warnings=None) -> tuple:
+    """Converge the StoreTargets (or predict, in check mode) and touch the profile file of family (_profile_families:
+    SENDER's sslprofiles.xml, LISTENER's listenerprofiles.xml) when a store changed, so that the running gateway
+    reloads it. The one apply step of endpoint_certificate and listener_certificate. Returns (result, outcomes)."""
+    warnings = [] if warnings is None else warnings
     outcomes = converge_truststores(
         targets, replace=options.replace, allow_expired=options.allow_expired, create=options.create,
         backup=options.backup, check_mode=check_mode,
@@ -173,12 +184,13 @@ def converge(requests: list, options: Options, *, path=None, password=None, stor
              "results": o.plan.results()}
             for o in outcomes
         ]
-        result["sslprofiles_path"] = config.sslprofiles_path
-        result["reload_within_ms"] = config.reload_within_ms
+        if family is SENDER:
+            result["sslprofiles_path"] = config.sslprofiles_path
+            result["reload_within_ms"] = config.reload_within_ms
         result["touched"] = None
         if changed and options.reload:
-            # the sender's reloader watches its profile file (_profile_families.SENDER): touch it
-            reload_file = config.profile_file(SENDER)
+            # the family's reloader watches its profile file (_profile_families): touch it
+            reload_file = config.profile_file(family)
             if check_mode:
                 problem = touch_problem(reload_file)
                 if problem:
