@@ -46,19 +46,38 @@ def store_report(store, *, aliases=None, expiring_within_days: int = 30, content
         "expiring": [e["alias"] for e in entries if e["days_remaining"] is not None and e["days_remaining"] < expiring_within_days],
         "missing": [a for a in (wanted or []) if a not in store.entries],
         "duplicates": [{"fingerprint": fp, "aliases": names} for fp, names in by_fingerprint.items() if len(names) > 1],
-        "untrusted_certificates": [_untrusted(der) for der in store.untrusted],
+        "untrusted_certificates": [_untrusted(der) for der in store.untrusted] + _unreachable(store),
     }
 
 
 def _untrusted(der: bytes) -> dict:
     """A certificate a PKCS12 file holds that Java does not trust (no trusted-key-usage attribute, no key's chain)."""
-    try:
-        subject = certs.describe_der(der).subject
-    except ValueError:
-        subject = None
-    return {"subject": subject, "fingerprint": certs.sha256_fingerprint(der),
+    return {"subject": _subject(der), "fingerprint": certs.sha256_fingerprint(der),
             "reason": "a PKCS12 certificate bag without the trusted-key-usage attribute: Java keeps it out of the "
                       "store's entries and does not trust it (keytool -list does not show it)"}
+
+
+def _unreachable(store) -> list:
+    """JKS/JCEKS entries stored under an alias with upper case (by another tool): Java loads them, lists them in
+    KeyStore.aliases(), but lower-cases every alias it looks up, so it never finds them and its TrustManager does not
+    trust them; keytool -list fails on the whole store. The last one of an alias stored twice is the one Java keeps."""
+    latest = {entry.alias: entry for _previous, entry, _raw in store.unreachable}
+    return [{
+        "subject": _subject(entry.certificate),
+        "fingerprint": entry.sha256,
+        "reason": f"{store.store_type} entry stored under the alias '{alias}', with upper case ({entry.entry_type}): Java lists "
+                  f"it but looks every alias up lower-cased ('{normalize_alias(alias)}'), so it never finds it and does not "
+                  f"trust it, and keytool -list, -delete and -changealias fail (\"Alias <{alias}> does not exist\")",
+    } for alias, entry in latest.items()]
+
+
+def _subject(der):
+    if der is None:
+        return None
+    try:
+        return certs.describe_der(der).subject
+    except ValueError:
+        return None
 
 
 def _password_warnings(store, password) -> list:
@@ -76,11 +95,18 @@ def java_warnings(report: dict) -> list:
         "the gateway cannot load this store until it is removed (endpoint_certificate state=absent)"
         for e in report["entries"] if e.get("java_error")
     ]
-    if report["untrusted_certificates"]:
+    if report["store_type"] in ("JKS", "JCEKS"):
+        warnings.extend(
+            f"{report['path']}: {u['reason']}. endpoint_certificate keeps it as it is; to remove it, use state absent "
+            f"for that alias, then add the certificate again under the lower-case alias"
+            for u in report["untrusted_certificates"]
+        )
+    elif report["untrusted_certificates"]:
         warnings.append(
             f"{report['path']} holds {len(report['untrusted_certificates'])} certificate(s) Java does not trust (PKCS12 "
             "certificate bags without the trusted-key-usage attribute, as `openssl pkcs12 -export -nokeys` writes them): "
-            "see untrusted_certificates; import them with keytool -importcert to trust them"
+            "see untrusted_certificates; endpoint_certificate keeps them as they are; import them with keytool -importcert "
+            "to trust them"
         )
     return warnings
 

@@ -42,7 +42,7 @@ def _java_utf_decode(raw: bytes) -> str:
 
 
 def _read_jks(data: bytes, store_type: str) -> tuple:
-    """([(tag, alias, timestamp, payload)], end offset) of a JKS/JCEKS store; struct.error when truncated."""
+    """([(tag, alias, timestamp, payload, offset)], end offset) of a JKS/JCEKS store; struct.error when truncated."""
     version = struct.unpack_from(">I", data, 4)[0]
     if version != 2:
         raise TruststoreError(f"unsupported {store_type} version {version} (expected 2)")
@@ -63,6 +63,7 @@ def _read_jks(data: bytes, store_type: str) -> tuple:
         return data[at + 4:at + 4 + length], at + 4 + length
 
     for _index in range(count):
+        start = pos
         tag = struct.unpack_from(">I", data, pos)[0]
         alias, pos = utf(pos + 4)
         timestamp = struct.unpack_from(">q", data, pos)[0]
@@ -70,7 +71,7 @@ def _read_jks(data: bytes, store_type: str) -> tuple:
         if tag == 2:
             cert_type, pos = utf(pos)
             der, pos = blob(pos)
-            entries.append((tag, alias, timestamp, (cert_type, der)))
+            entries.append((tag, alias, timestamp, (cert_type, der), start))
         elif tag == 1:
             protected, pos = blob(pos)
             links = struct.unpack_from(">I", data, pos)[0]
@@ -80,7 +81,7 @@ def _read_jks(data: bytes, store_type: str) -> tuple:
                 cert_type, pos = utf(pos)
                 der, pos = blob(pos)
                 chain.append((cert_type, der))
-            entries.append((tag, alias, timestamp, (protected, tuple(chain))))
+            entries.append((tag, alias, timestamp, (protected, tuple(chain)), start))
         elif tag == 3 and store_type == "JCEKS":
             raise _SecretKeyFound()
         else:
@@ -108,18 +109,25 @@ def parse_jks(data: bytes, password: str | None, store_type: str, what: str, pat
         expected = hashlib.sha1(password.encode("utf-16-be") + _WHITENING + data[:end]).digest()
         if expected != digest:
             raise TruststoreError(f"{what}: wrong password (the {store_type} integrity check failed)")
-    entries = {}
-    for tag, alias, timestamp, payload in raw_entries:
+    entries, unreachable, previous = {}, [], None
+    for index, (tag, alias, timestamp, payload, offset) in enumerate(raw_entries):
         key = normalize_alias(alias)
         # The same alias twice: Java's engineLoad puts both into its table, and the later one is what it keeps.
         if tag == 2:
-            entries[key] = TruststoreEntry(key, TRUSTED_CERT, payload[1], timestamp)
+            entry = TruststoreEntry(key, TRUSTED_CERT, payload[1], timestamp)
         else:
             protected, chain = payload
-            entries[key] = TruststoreEntry(
-                key, PRIVATE_KEY, chain[0][1] if chain else None, timestamp, chain=chain, protected_key=protected
-            )
-    return Truststore(path, store_type, entries, integrity_verified=password is not None)
+            entry = TruststoreEntry(key, PRIVATE_KEY, chain[0][1] if chain else None, timestamp, chain=chain, protected_key=protected)
+        if key != alias:
+            # Stored by another tool with upper case: engineLoad keeps the alias as stored, every lookup lower-cases
+            # it first (convertAlias), so Java lists it but never finds it. Kept as it is, byte for byte.
+            entry.alias = alias
+            following = raw_entries[index + 1][4] if index + 1 < len(raw_entries) else end
+            unreachable.append((previous, entry, data[offset:following]))
+            continue
+        entries[key] = entry
+        previous = key
+    return Truststore(path, store_type, entries, integrity_verified=password is not None, unreachable=tuple(unreachable))
 
 
 def _java_utf(text: str) -> bytes:
@@ -147,10 +155,17 @@ def _java_utf(text: str) -> bytes:
 _X509_UTF = _java_utf("X.509")
 
 
+_GONE = object()  # the entry an unreachable one followed is no longer there: it goes last
+
+
 def serialize_jks(store: Truststore, password: str) -> bytes:
     out = bytearray(MAGIC[store.store_type])
-    out += struct.pack(">II", 2, len(store.entries))
+    out += struct.pack(">II", 2, len(store.entries) + len(store.unreachable))
     now = int(time.time() * 1000)
+    kept = {}
+    for previous, _entry, raw in store.unreachable:  # each after the entry it followed, as it was
+        kept.setdefault(previous if previous is None or previous in store.entries else _GONE, []).append(raw)
+    out += b"".join(kept.get(None, ()))
     for alias, entry in store.entries.items():
         timestamp = entry.timestamp if entry.timestamp is not None else now
         if entry.entry_type == TRUSTED_CERT:
@@ -167,5 +182,8 @@ def serialize_jks(store: Truststore, password: str) -> bytes:
                 f"{describe(store.path)} holds {entry.entry_type} '{alias}', which this collection does not rewrite; "
                 "keep certificates and keys in separate stores"
             )
+        if kept and alias in kept:
+            out += b"".join(kept[alias])
+    out += b"".join(kept.get(_GONE, ()))
     digest = hashlib.sha1(password.encode("utf-16-be") + _WHITENING + bytes(out)).digest()
     return bytes(out) + digest

@@ -9,7 +9,9 @@ trust as Java does (the trusted-key-usage attribute). Where that reader does not
 cryptography's load_pkcs12 reads the store instead, and the bags outside encrypted content (where Java keeps key
 entries, which load_pkcs12 does not report) are still walked, so a store holding keys or bags this collection does
 not know is reported and never rewritten. Writing goes through cryptography's serialize_java_truststore, which adds
-the attribute Java needs to see a trusted entry. Imported by _truststore only when a PKCS12 store comes.
+the attribute Java needs to see a trusted entry; the certificate bags Java does not trust are then added back as they
+were read (_pkcs12_safes.append_bags), so a rewrite changes nothing Java trusts but the change itself. Imported by
+_truststore only when a PKCS12 store comes.
 """
 
 from __future__ import annotations
@@ -75,6 +77,8 @@ def parse_pkcs12(data: bytes, password: str | None, what: str, path: str | None,
     except MissingLibraryError:
         if open_only and password is not None:
             return _open_only(data, secret, what, path)
+        if password is None:  # with it, the collection's own reader lists the store on this cryptography too
+            raise TruststoreError(f"{what}: a PKCS12 store can only be read with its password; give password") from None
         raise
     try:
         bundle = pkcs12.load_pkcs12(data, secret)
@@ -166,8 +170,10 @@ def _store_from_bags(bags: list, path: str | None) -> Truststore:
             opaque = opaque or f"it holds a PKCS12 {bag.kind.replace('_', ' ')} bag this collection does not rewrite"
     keyed = {der for entry in entries.values() for _type, der in entry.chain}
     untrusted = [der for der in chain_only if der not in keyed]
+    kept = [bag.der for bag in bags if bag.kind == "cert" and bag.certificate is not None and not bag.trusted
+            and bag.certificate not in keyed]
     return Truststore(path, "PKCS12", entries, integrity_verified=True, has_secret_keys=has_secret, opaque=opaque,
-                      untrusted=tuple(untrusted))
+                      untrusted=tuple(untrusted), kept=tuple(kept))
 
 
 def _key_chain(key_bag, certificates: list) -> list:
@@ -194,12 +200,11 @@ def _key_chain(key_bag, certificates: list) -> list:
 def serialize_pkcs12(store: Truststore, password: str) -> bytes:
     if store.opaque:
         raise TruststoreError(f"{describe(store.path)} is not rewritten: {store.opaque}")
-    if store.untrusted:
+    if len(store.untrusted) > len(store.kept):  # read by cryptography's reader, which does not give the bags
         raise TruststoreError(
             f"{describe(store.path)} is not rewritten: it holds {len(store.untrusted)} certificate(s) that Java does not "
-            "trust (certificate bags without the trusted-key-usage attribute, as `openssl pkcs12 -export -nokeys` writes "
-            "them), and rewriting it would make Java trust them. Import them with keytool -importcert to trust them, or "
-            "convert the store with keytool -importkeystore"
+            "trust (certificate bags without the trusted-key-usage attribute), which this collection cannot keep as they "
+            "are. Import them with keytool -importcert to trust them, or convert the store with keytool -importkeystore"
         )
     if not password.isascii() or any(not 0x20 <= ord(char) < 0x7F for char in password):
         raise TruststoreError(
@@ -231,5 +236,20 @@ def serialize_pkcs12(store: Truststore, password: str) -> bytes:
                 "and PKCS12 stores are written through cryptography; use a JKS or JCEKS store for it"
             ) from None
         bags.append(pkcs12.PKCS12Certificate(cert, alias.encode("utf-8")))
+    if not bags:
+        raise TruststoreError(
+            f"{describe(store.path)} would hold no trusted certificate, and cryptography does not write an empty PKCS12 "
+            "truststore; keep one certificate in it, or delete the file"
+        )
     encryption = BestAvailableEncryption(password.encode("utf-8")) if password else NoEncryption()
-    return pkcs12.serialize_java_truststore(bags, encryption)
+    data = pkcs12.serialize_java_truststore(bags, encryption)
+    if store.kept:
+        # the certificate bags Java does not trust, added back as they were read: still untrusted, still listed by openssl
+        try:
+            data = _pkcs12_safes.append_bags(data, password, list(store.kept))
+        except (ValueError, IndexError) as exc:
+            raise TruststoreError(
+                f"{describe(store.path)} is not rewritten: its {len(store.kept)} certificate bag(s) that Java does not trust "
+                f"cannot be kept as they are ({exc})"
+            ) from None
+    return data

@@ -14,6 +14,11 @@ with PBKDF2 and AES or 3DES, or the PKCS#12 PBEs with 3DES or RC2, through crypt
 About 200 lines of our own instead of a library: no maintained Python library exposes PKCS12 bag attributes.
 Unsupported is raised for what it does not know (PBMAC1, RC4, an indefinite length); the caller then falls back to
 cryptography's reader.
+
+Writing stays cryptography's (serialize_java_truststore), which marks every certificate trusted. append_bags adds the
+bags Java does not trust back to what it wrote, as they were read: the encrypted SafeContents is decrypted, extended
+and encrypted again under a fresh salt and IV, and the MAC computed again under a fresh salt, with cryptography's
+PBKDF2, AES and HMAC.
 """
 
 from __future__ import annotations
@@ -61,16 +66,18 @@ _PKCS12_PBE = {"1.2.840.113549.1.12.1.3": ("3des", 24), "1.2.840.113549.1.12.1.4
 
 
 class Bag:
-    """One SafeBag: kind (BAG_KINDS values or "unknown"), the certificate's DER for a cert bag, and its attributes."""
+    """One SafeBag: kind (BAG_KINDS values or "unknown"), the certificate's DER for a cert bag, its attributes, and
+    the bag itself as the file holds it (der)."""
 
-    __slots__ = ("kind", "certificate", "friendly_name", "local_key_id", "trusted")
+    __slots__ = ("kind", "certificate", "friendly_name", "local_key_id", "trusted", "der")
 
-    def __init__(self, kind, certificate, friendly_name, local_key_id, trusted):
+    def __init__(self, kind, certificate, friendly_name, local_key_id, trusted, der=None):
         self.kind = kind
         self.certificate = certificate
         self.friendly_name = friendly_name
         self.local_key_id = local_key_id
         self.trusted = trusted
+        self.der = der
 
 
 def _tlv(data: bytes, pos: int, end: int) -> tuple:
@@ -304,7 +311,9 @@ def _safe_contents(data: bytes) -> list:
     except Unsupported:
         raise WrongPassword("the decrypted content is not DER") from None
     bags = []
+    bag_at = start
     for _bag_tag, bag_start, bag_end in _children(data, start, end):
+        raw, bag_at = data[bag_at:bag_end], bag_end
         fields = _children(data, bag_start, bag_end)
         kind = BAG_KINDS.get(_oid(data, fields[0]), "unknown")
         certificate = friendly = key_id = None
@@ -324,5 +333,131 @@ def _safe_contents(data: bytes) -> list:
                     key_id = _octets(data, values[0])
                 elif dotted == TRUSTED_KEY_USAGE:
                     trusted = True
-        bags.append(Bag(kind, certificate, friendly, key_id, trusted))
+        bags.append(Bag(kind, certificate, friendly, key_id, trusted, raw))
     return bags
+
+
+# --- adding bags to a PFX cryptography wrote ---------------------------------------------------------------------
+
+
+def _encode(tag: int, content: bytes) -> bytes:
+    """One DER element: tag, definite length, content."""
+    size = len(content)
+    if size < 0x80:
+        return bytes((tag, size)) + content
+    length = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes((tag, 0x80 | len(length))) + length + content
+
+
+def _elements(data: bytes, start: int, end: int) -> list:
+    """(tag, content start, content end, element start) of each element between start and end."""
+    out, at = [], start
+    for tag, content_start, content_end in _children(data, start, end):
+        out.append((tag, content_start, content_end, at))
+        at = content_end
+    return out
+
+
+def _raw(data: bytes, element) -> bytes:
+    return data[element[3]:element[2]]
+
+
+def _reencrypt(data: bytes, algorithm, plain: bytes, password: str) -> tuple:
+    """(the AlgorithmIdentifier with a fresh salt and IV, plain encrypted under it): PBES2 with PBKDF2 and AES only,
+    as cryptography writes it; Unsupported otherwise."""
+    import os  # pylint: disable=import-outside-toplevel
+
+    from cryptography.hazmat.primitives import hashes, padding  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC  # pylint: disable=import-outside-toplevel
+
+    parts = _elements(data, algorithm[1], algorithm[2])
+    if _oid(data, parts[0]) != _PBES2 or len(parts) != 2:
+        raise Unsupported("re-encrypting PKCS12 content other than PBES2")
+    kdf, scheme = _elements(data, parts[1][1], parts[1][2])
+    kdf_parts = _elements(data, kdf[1], kdf[2])
+    scheme_parts = _elements(data, scheme[1], scheme[2])
+    if _oid(data, kdf_parts[0]) != _PBKDF2 or _oid(data, scheme_parts[0]) not in _AES:
+        raise Unsupported("re-encrypting PKCS12 content other than PBES2 with PBKDF2 and AES")
+    kdf_params = _elements(data, kdf_parts[1][1], kdf_parts[1][2])
+    salt, iterations, iv = kdf_params[0], _integer(data, kdf_params[1]), scheme_parts[1]
+    if salt[0] != 0x04 or iv[0] != 0x04:
+        raise Unsupported("PBES2 parameters that are not plain OCTET STRINGs")
+    prf = "sha1"
+    for extra in kdf_params[2:]:
+        if extra[0] == 0x30:
+            prf = _HMACS.get(_oid(data, _children(data, extra[1], extra[2])[0]))
+    if prf is None:
+        raise Unsupported("PBKDF2 with an unknown PRF")
+    new_salt, new_iv = os.urandom(salt[2] - salt[1]), os.urandom(iv[2] - iv[1])
+    rebuilt = bytearray(data[algorithm[3]:algorithm[2]])
+    for element, fresh in ((salt, new_salt), (iv, new_iv)):
+        rebuilt[element[1] - algorithm[3]:element[2] - algorithm[3]] = fresh
+    key = PBKDF2HMAC(getattr(hashes, prf.upper())(), _AES[_oid(data, scheme_parts[0])], new_salt,
+                     iterations).derive(password.encode("utf-8"))
+    padder = padding.PKCS7(128).padder()
+    padded = padder.update(plain) + padder.finalize()
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(new_iv)).encryptor()
+    return bytes(rebuilt), encryptor.update(padded) + encryptor.finalize()
+
+
+def _new_mac(data: bytes, mac_data, auth_safe: bytes, password: str) -> bytes:
+    """The MacData of auth_safe: the same digest and iterations, a fresh salt, the PKCS#12 MAC key (RFC 7292 B.2)."""
+    import os  # pylint: disable=import-outside-toplevel
+
+    from cryptography.hazmat.primitives import hashes  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives import hmac as crypto_hmac  # pylint: disable=import-outside-toplevel
+
+    parts = _elements(data, mac_data[1], mac_data[2])
+    digest_info = _elements(data, parts[0][1], parts[0][2])
+    hash_name = _HASHES.get(_oid(data, _children(data, digest_info[0][1], digest_info[0][2])[0]))
+    if hash_name is None or parts[1][0] != 0x04:
+        raise Unsupported("a PKCS12 MAC this writer does not know")
+    iterations = _integer(data, parts[2]) if len(parts) > 2 else 1
+    salt = os.urandom(parts[1][2] - parts[1][1])
+    algorithm = getattr(hashes, hash_name.upper())()
+    signer = crypto_hmac.HMAC(pkcs12_kdf(password, salt, 3, iterations, algorithm.digest_size, hash_name), algorithm)
+    signer.update(auth_safe)
+    digest = _encode(0x30, _raw(data, digest_info[0]) + _encode(0x04, signer.finalize()))
+    return _encode(0x30, digest + _encode(0x04, salt) + b"".join(_raw(data, part) for part in parts[2:]))
+
+
+def append_bags(data: bytes, password: str, extra: list) -> bytes:
+    """data, a PFX that cryptography wrote, with the SafeBags extra (DER, as read from another file) added to the
+    SafeContents that holds its certificates. Unsupported for another layout (then nothing is written)."""
+    pfx = _elements(data, *_tlv(data, 0, len(data))[1:])
+    content_info = _elements(data, pfx[1][1], pfx[1][2])
+    octets = _elements(data, content_info[1][1], content_info[1][2])[0]
+    if _oid(data, content_info[0]) != _DATA or octets[0] != 0x04:
+        raise Unsupported("a PKCS12 layout other than the one cryptography writes")
+    auth_safe = data[octets[1]:octets[2]]
+    infos = _elements(auth_safe, *_tlv(auth_safe, 0, len(auth_safe))[1:])
+    added = b"".join(extra)
+    rebuilt, done = [], False
+    for info in infos:
+        parts = _elements(auth_safe, info[1], info[2])
+        kind = _oid(auth_safe, parts[0])
+        if done or kind not in (_DATA, _ENCRYPTED_DATA):
+            rebuilt.append(_raw(auth_safe, info))
+            continue
+        inner = _elements(auth_safe, parts[1][1], parts[1][2])[0]
+        if kind == _DATA:
+            plain = _octets(auth_safe, inner[:3])
+            _tag, start, end = _tlv(plain, 0, len(plain))
+            body = _encode(0x04, _encode(0x30, plain[start:end] + added))
+        else:
+            encrypted = _elements(auth_safe, inner[1], inner[2])
+            eci = _elements(auth_safe, encrypted[1][1], encrypted[1][2])
+            plain = _decrypt(auth_safe, eci[1], _octets(auth_safe, eci[2][:3]), password)
+            _tag, start, end = _tlv(plain, 0, len(plain))
+            algorithm, cipher_text = _reencrypt(auth_safe, eci[1], _encode(0x30, plain[start:end] + added), password)
+            content = _encode(0x30, _raw(auth_safe, eci[0]) + algorithm + _encode(0x80, cipher_text))
+            body = _encode(0x30, _raw(auth_safe, encrypted[0]) + content)
+        rebuilt.append(_encode(0x30, _raw(auth_safe, parts[0]) + _encode(0xA0, body)))
+        done = True
+    if not done:
+        raise Unsupported("a PKCS12 file without a SafeContents to add bags to")
+    new_auth_safe = _encode(0x30, b"".join(rebuilt))
+    outer = _encode(0x30, _raw(data, content_info[0]) + _encode(0xA0, _encode(0x04, new_auth_safe)))
+    mac = _new_mac(data, pfx[2], new_auth_safe, password) if len(pfx) > 2 else b""
+    return _encode(0x30, _raw(data, pfx[0]) + outer + mac)

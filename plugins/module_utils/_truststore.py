@@ -164,7 +164,10 @@ def plan_changes(
             raise TruststoreError(f"alias '{item.alias}' is given twice ({seen[alias]} and {item.source}); aliases are case-insensitive")
         seen[alias] = item.source
         entry = store.entries.get(alias)
+        unreachable = [u[1] for u in store.unreachable if normalize_alias(u[1].alias) == alias] if store.unreachable else ()
         if item.state == "absent":
+            if unreachable:
+                entry = _remove_unreachable(store, alias, entry, unreachable, warnings)
             if entry is None:
                 changes.append(Change(alias, "unchanged", None))
                 continue
@@ -198,6 +201,14 @@ def plan_changes(
                 f"alias '{alias}' in {describe(store.path)} is a {entry.entry_type}; "
                 "refusing to replace a key entry with a certificate"
             )
+        if entry is None and unreachable:
+            raise TruststoreError(
+                f"{describe(store.path)} holds an entry stored under the alias '{unreachable[-1].alias}', with upper case, "
+                f"which Java cannot look up: it lower-cases every alias it looks for ('{alias}') but keeps the stored one, so "
+                f"keytool -list, -delete and -changealias fail on it (\"Alias <{unreachable[-1].alias}> does not exist\") and "
+                f"the gateway does not trust it. Adding '{alias}' would put a second entry next to it. Remove it first "
+                f"(state absent for alias '{alias}' removes it as stored, which keytool cannot), then add the certificate"
+            )
         if entry is not None and not replace:
             warnings.append(
                 f"alias '{alias}' holds a different certificate (SHA-256 {entry.sha256}); "
@@ -217,17 +228,38 @@ def plan_changes(
     return Plan(changes, warnings)
 
 
+def _remove_unreachable(store: Truststore, alias: str, entry, unreachable: list, warnings: list):
+    """state absent for alias, where JKS/JCEKS entries are stored under an upper-case form of it (Java never finds them):
+    they are removed with it. The entry that stands for the removal (the live one, else the last stored one)."""
+    keys = [u for u in unreachable if u.entry_type != TRUSTED_CERT]
+    if keys:
+        raise TruststoreError(
+            f"alias '{keys[-1].alias}' in {describe(store.path)} is a {keys[-1].entry_type}, not a trusted certificate; "
+            "this module does not remove keys"
+        )
+    warnings.append(
+        f"{describe(store.path)}: removing {len(unreachable)} entry(ies) stored under the alias "
+        f"{', '.join(repr(u.alias) for u in unreachable)}, with upper case, which Java cannot look up or trust"
+    )
+    return entry if entry is not None else unreachable[-1]
+
+
 def apply_plan(store: Truststore, plan: Plan) -> Truststore:
     """A new Truststore with the plan applied; replaced entries keep their place in the file."""
     entries = dict(store.entries)
     now = int(time.time() * 1000)
+    removed = set()
     for change in plan.changes:
         if change.action == "removed":
             entries.pop(change.alias, None)
+            removed.add(change.alias)
         elif change.action in ("added", "replaced"):
             entries[change.alias] = TruststoreEntry(
                 change.alias, TRUSTED_CERT, certs.certificate_der(change.certificate), now
             )
+    if store.unreachable and removed:
+        kept = tuple(u for u in store.unreachable if normalize_alias(u[1].alias) not in removed)
+        return store.replace(entries=entries, exists=True, unreachable=kept)
     return store.replace(entries=entries, exists=True)
 
 

@@ -117,13 +117,16 @@ class Truststore(Record):
     """entries: alias -> TruststoreEntry, in file order. opaque: why this store must not be rewritten, when its
     content is not fully understood. raw: the file's bytes as loaded, to restore them. untrusted: DER certificates
     the file holds that Java does not make entries of (PKCS12 certificate bags without the trusted-key-usage
-    attribute, outside any key entry's chain)."""
+    attribute, outside any key entry's chain). kept: those PKCS12 bags as the file holds them (DER SafeBags), which a
+    rewrite adds back unchanged. unreachable: JKS/JCEKS entries whose stored alias is not its own lower case, which
+    Java loads but never finds (every lookup lower-cases the alias first): (alias of the entry before it or None,
+    TruststoreEntry under the alias as stored, the entry's bytes), written back unchanged."""
 
     __slots__ = ("path", "store_type", "entries", "integrity_verified", "exists", "has_secret_keys", "opaque", "raw",
-                 "untrusted")
+                 "untrusted", "kept", "unreachable")
     _hidden = ("raw",)
     _defaults = {"integrity_verified": True, "exists": True, "has_secret_keys": False, "opaque": None, "raw": None,
-                 "untrusted": ()}
+                 "untrusted": (), "kept": (), "unreachable": ()}
 
     def replace(self, **changes) -> "Truststore":
         return Truststore(**dict({name: getattr(self, name) for name in self.__slots__}, **changes))
@@ -184,6 +187,8 @@ class Plan(Record):
             if change.action == "unchanged":
                 continue
             entry = store.entries.get(change.alias)
+            if entry is None and change.action == "removed" and store.unreachable:  # stored with upper case (_jks)
+                entry = next((u[1] for u in reversed(store.unreachable) if normalize_alias(u[1].alias) == change.alias), None)
             if entry is not None:
                 before[change.alias] = entry_summary(entry)
             if change.action in ("added", "replaced"):

@@ -3,9 +3,10 @@
 Java's PKCS12KeyStore makes a certificate bag a trusted entry only when it carries Oracle's trusted-key-usage
 attribute; `openssl pkcs12 -export -nokeys` writes bags without it, so Java sees such a store as empty and trusts
 none of it. A key entry's chain certificates are no entries either. truststore_info must list what keytool lists,
-report the rest as untrusted, and endpoint_certificate must not rewrite such a store (that would make Java trust
-them). Also: a DSA key store keytool wrote (cryptography cannot read its certificate), a non-ASCII password JDK 17
-cannot use, and key sizes as keytool prints them.
+report the rest as untrusted, and endpoint_certificate must keep them as they are when it rewrites such a store:
+keytool lists the same trusted entries, openssl still shows the bags without the attribute, and a JVM's TrustManager
+still does not trust a chain that needs them. Also: a DSA key store keytool wrote (cryptography cannot read its
+certificate), a non-ASCII password JDK 17 cannot use, and key sizes as keytool prints them.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ import subprocess
 
 import pytest
 
+from ansible_collections.apim.certificates.plugins.module_utils import _pkcs12_safes
 from ansible_collections.apim.certificates.plugins.module_utils._truststore import load_truststore
 from ansible_collections.apim.certificates.tests.interop.helpers import ENDPOINT, INFO, info_entries, keytool_entries, ok, run_tasks
 from ansible_collections.apim.certificates.tests.support.java import keytool, keytool_listing, needs_java
-from ansible_collections.apim.certificates.tests.support.pki import make_cert, pem
+from ansible_collections.apim.certificates.tests.support.java_trust import java_trust
+from ansible_collections.apim.certificates.tests.support.pki import make_cert, pem, sha256
 
 pytestmark = [needs_java, pytest.mark.skipif(not shutil.which("openssl"), reason="no openssl command on this machine")]
 
@@ -39,22 +42,53 @@ def _key_pem(key) -> str:
                              serialization.NoEncryption()).decode()
 
 
-def test_an_openssl_nokeys_store_is_empty_for_java_and_is_not_made_trusted(tmp_path):
-    ca1, ca2 = make_cert("Untrusted CA One", ca=True)[0], make_cert("Untrusted CA Two", ca=True)[0]
-    bundle = tmp_path / "cas.pem"
-    bundle.write_text(pem(ca1) + pem(ca2))
+def _openssl_subjects(path: str) -> list:
+    """The subjects of the certificates `openssl pkcs12 -info` shows, and the attributes of each bag, in file order."""
+    proc = subprocess.run(["openssl", "pkcs12", "-info", "-nokeys", "-in", path, "-passin", "env:P12_PASS"], capture_output=True,
+                          text=True, env=dict(os.environ, P12_PASS=PASSWORD), timeout=60, check=True)
+    return [line.split("=", 1)[1].strip() for line in proc.stdout.splitlines() if line.startswith("subject=")], proc.stdout
+
+
+def _untrusted_bags(path: str) -> list:
+    return [bag.der for bag in _pkcs12_safes.read_bags(open(path, "rb").read(), PASSWORD) if bag.kind == "cert" and not bag.trusted]
+
+
+def test_an_openssl_nokeys_store_keeps_its_untrusted_bags_untrusted_when_rewritten(tmp_path):
+    (ca1, ca1_key), ca2 = make_cert("Untrusted CA One", ca=True), make_cert("Untrusted CA Two", ca=True)[0]
+    leaf, new = make_cert("behind-ca-one.test", issuer=ca1, issuer_key=ca1_key)[0], make_cert("new.test")[0]
+    for name, cert in (("cas.pem", None), ("ca1.pem", ca1), ("leaf.pem", leaf), ("new.pem", new)):
+        (tmp_path / name).write_text(pem(ca1) + pem(ca2) if cert is None else pem(cert))
     path = str(tmp_path / "nokeys.p12")
-    _openssl("pkcs12", "-export", "-nokeys", "-in", str(bundle), "-out", path)
+    _openssl("pkcs12", "-export", "-nokeys", "-in", str(tmp_path / "cas.pem"), "-out", path)
     assert keytool_listing(path, PASSWORD, "PKCS12").entries == {}
-    before = open(path, "rb").read()
-    info, add = run_tasks(tmp_path, (INFO, {"path": path, "password": PASSWORD}),
-                          (ENDPOINT, {"path": path, "password": PASSWORD, "alias": "new", "certificate": pem(make_cert("new.test")[0])}))
+    bags_before = _untrusted_bags(path)
+    subjects_before, _text = _openssl_subjects(path)
+    copy = shutil.copyfile(path, str(tmp_path / "nokeys-before.p12"))
+    info, add, again = run_tasks(tmp_path, (INFO, {"path": path, "password": PASSWORD}),
+                                 (ENDPOINT, {"path": path, "password": PASSWORD, "alias": "new", "certificate": pem(new)}),
+                                 (INFO, {"path": path, "password": PASSWORD}))
     assert info_entries(info) == {}
-    assert sorted(u["subject"] for u in info["untrusted_certificates"]) == [
-        "O=apim.certificates tests,CN=Untrusted CA One", "O=apim.certificates tests,CN=Untrusted CA Two"]
+    untrusted = sorted(u["subject"] for u in info["untrusted_certificates"])
+    assert untrusted == ["O=apim.certificates tests,CN=Untrusted CA One", "O=apim.certificates tests,CN=Untrusted CA Two"]
     assert any("Java does not trust" in w for w in info["warnings"])
-    assert add.failed and "2 certificate(s) that Java does not trust" in add["msg"], add.get("msg")
-    assert open(path, "rb").read() == before
+    assert ok(add).changed and [r["action"] for r in add["results"]] == ["added"]
+    # keytool: the one trusted entry added, nothing else
+    assert keytool_entries(keytool_listing(path, PASSWORD, "PKCS12")) == {"new": ("trustedCertEntry", sha256(new))}
+    assert info_entries(again) == {"new": ("trustedCertEntry", sha256(new))}
+    assert sorted(u["subject"] for u in again["untrusted_certificates"]) == untrusted
+    # openssl: the new certificate and the two bags, still without attributes, byte for byte as openssl wrote them
+    subjects_after, text = _openssl_subjects(path)
+    assert sorted(subjects_after) == sorted(subjects_before + ["CN = new.test, O = apim.certificates tests"]), text
+    assert text.count("Bag Attributes: <No Attributes>") == 2, text
+    assert _untrusted_bags(path) == bags_before
+    # the JVM: trusts the added certificate, and still not a chain that needs an untrusted bag
+    judged = java_trust(path, "PKCS12", PASSWORD, [[tmp_path / "new.pem"], [tmp_path / "leaf.pem", tmp_path / "ca1.pem"],
+                                                   [tmp_path / "ca1.pem"]], tmp_path)
+    assert judged.aliases == {"new": (True, True)}
+    assert judged.chains[0] == "TRUSTED"
+    assert all(v.startswith("REFUSED") and "PKIX" in v for v in judged.chains[1:]), judged.chains
+    before = java_trust(copy, "PKCS12", PASSWORD, [[tmp_path / "new.pem"], [tmp_path / "leaf.pem", tmp_path / "ca1.pem"]], tmp_path)
+    assert before.aliases == {} and all(v.startswith("REFUSED") for v in before.chains), before.chains
 
 
 def test_an_openssl_key_store_lists_one_key_entry_with_its_chain_as_keytool_does(tmp_path):

@@ -21,7 +21,7 @@ from ansible_collections.apim.certificates.plugins.module_utils import _ssl_prof
 from ansible_collections.apim.certificates.plugins.module_utils import _ssl_profiles_load as sp_load
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
 from ansible_collections.apim.certificates.plugins.module_utils import _wso2_config as wso2_config
-from ansible_collections.apim.certificates.plugins.module_utils._errors import GatewayConfigError
+from ansible_collections.apim.certificates.plugins.module_utils._errors import GatewayConfigError, TruststoreError
 from ansible_collections.apim.certificates.tests.support import FIXTURES
 from ansible_collections.apim.certificates.tests.support.pki import cryptography_has, make_cert
 
@@ -165,3 +165,85 @@ def test_with_tomllib_the_same_file_is_edited_whatever_the_tomlkit(tmp_path):
     changed = [line for line in after.splitlines() if line not in before.splitlines()]
     assert changed == ["interval = 120000"] or all("interval" in line or line.startswith("[") for line in changed)
     assert wso2_config.tomllib_module().loads(after)["resource"]["access_control"] == wso2_config.tomllib_module().loads(before)["resource"]["access_control"]
+
+
+# --- PKCS12 below cryptography 36 (no load_pkcs12): the collection's own reader, and _open_only ---------------------
+# Not skipped on the floor (the floor marker exempts these from conftest's PKCS12 gate). On a newer cryptography,
+# load_pkcs12 is hidden from _pkcs12 as cryptography < 36 lacks it, so both runs take the same path.
+
+
+@pytest.fixture
+def before_36(monkeypatch):
+    """_pkcs12 as it runs on cryptography < 36.0: pkcs12_reader() raises MissingLibraryError."""
+    from ansible_collections.apim.certificates.plugins.module_utils import _pkcs12  # pylint: disable=import-outside-toplevel
+
+    if cryptography_has("pkcs12_read"):
+        def missing():
+            raise _compat.MissingLibraryError("cryptography", "36.0.0", "reading a PKCS12 truststore (pkcs12.load_pkcs12)")
+
+        monkeypatch.setattr(_pkcs12, "pkcs12_reader", missing)
+
+
+def _keyed_pkcs12(path) -> tuple:
+    """A key entry with its certificate and an unrelated CA, as every cryptography from 3.0 writes it (3.4.8: 3DES and
+    a SHA-1 MAC; newer: PBES2 with AES): written by serialize_key_and_certificates, which exists on the floor."""
+    from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12  # pylint: disable=import-outside-toplevel
+
+    (leaf, key), ca = make_cert("p12-floor-leaf.test", key_kind="ec"), make_cert("P12 Floor CA", ca=True)[0]
+    data = pkcs12.serialize_key_and_certificates(b"Key-Entry", key, leaf, [ca], BestAvailableEncryption(b"floor-pass"))
+    path.write_bytes(data)
+    return leaf, ca, data
+
+
+def _with_indefinite_length(data: bytes) -> bytes:
+    """The same PFX with its authSafe's [0] in BER's indefinite length (as some Windows and NSS versions write it): a
+    layout the collection's reader leaves to cryptography's; the MAC, over the content, still verifies."""
+    from ansible_collections.apim.certificates.plugins.module_utils import _der  # pylint: disable=import-outside-toplevel
+
+    def encode(tag, content):
+        size = len(content)
+        if size < 0x80:
+            return bytes((tag, size)) + content
+        length = size.to_bytes((size.bit_length() + 7) // 8, "big")
+        return bytes((tag, 0x80 | len(length))) + length + content
+
+    _tag, start, end = _der.tlv(data, 0, len(data))
+    version, info, mac = _der.children(data, start, end)
+    oid, wrapped = _der.children(data, info[1], info[2])
+    return encode(0x30, data[start:version[2]] + encode(0x30, data[info[1]:oid[2]] + b"\xa0\x80" + data[wrapped[1]:wrapped[2]] + b"\x00\x00")
+                  + data[info[2]:mac[2]])
+
+
+def test_a_pkcs12_store_is_listed_without_load_pkcs12(tmp_path, before_36):  # pylint: disable=unused-argument,redefined-outer-name
+    from ansible_collections.apim.certificates.plugins.module_utils import _info  # pylint: disable=import-outside-toplevel
+    from ansible_collections.apim.certificates.tests.support.pki import der, sha256  # pylint: disable=import-outside-toplevel
+
+    path = tmp_path / "keyed.p12"
+    leaf, ca, _data = _keyed_pkcs12(path)
+    result, warnings = _info.report(path=str(path), password="floor-pass")
+    assert [(e["alias"], e["entry_type"], e["fingerprints"]["sha256"]) for e in result["entries"]] == [("key-entry", ts.PRIVATE_KEY, sha256(leaf))]
+    assert [u["fingerprint"] for u in result["untrusted_certificates"]] == [sha256(ca)]
+    assert any("Java does not trust" in w for w in warnings)
+    store = ts.load_truststore(str(path), "floor-pass", open_only=True)  # ssl_profile's check: the same reader
+    assert store.opaque is None and store.entries["key-entry"].chain == (("X.509", der(leaf)),)
+    with pytest.raises(TruststoreError, match=r"wrong password \(the PKCS12 MAC or encryption does not verify with it\)"):
+        ts.load_truststore(str(path), "not-the-pass")
+    with pytest.raises(TruststoreError, match="can only be read with its password; give password"):
+        ts.load_truststore(str(path), None)
+
+
+@pytest.mark.filterwarnings("ignore:PKCS#12 bundle could not be parsed as DER")  # cryptography >= 44 says so, and reads it
+def test_a_pkcs12_layout_the_own_reader_leaves_to_cryptography_is_only_opened(tmp_path, before_36):  # pylint: disable=unused-argument,redefined-outer-name
+    path = tmp_path / "ber.p12"
+    _leaf, _ca, data = _keyed_pkcs12(tmp_path / "der.p12")
+    path.write_bytes(_with_indefinite_length(data))
+    # ssl_profile's validate_stores: it opens with its password (load_key_and_certificates, on every cryptography)
+    store = ts.load_truststore(str(path), "floor-pass", open_only=True)
+    assert store.entries == {} and "needs cryptography >= 36.0.0" in store.opaque
+    with pytest.raises(TruststoreError, match="wrong password, or the PKCS12 data is corrupt"):
+        ts.load_truststore(str(path), "not-the-pass", open_only=True)
+    # truststore_info and endpoint_certificate need its entries: the library and version are named
+    with pytest.raises(_compat.MissingLibraryError) as info:
+        ts.load_truststore(str(path), "floor-pass")
+    assert "cryptography >= 36.0.0" in str(info.value) and "reading a PKCS12 truststore" in str(info.value)
+    assert "floor-pass" not in str(info.value)

@@ -68,3 +68,47 @@ def test_bags_and_their_attributes_are_read_as_java_reads_them(tmp_path, algorit
     assert store.untrusted == (der(CERTS[1][0]), der(CERTS[2][0]))  # self-signed CAs: no issuer of the key's certificate
     with pytest.raises(TruststoreError, match=r"wrong password \(the PKCS12 MAC"):
         ts.load_truststore(str(path), "not-the-pass")
+
+
+def _nokeys_store(path, cas) -> None:
+    """A store of certificate bags without the trusted-key-usage attribute, as `openssl pkcs12 -export -nokeys` makes it."""
+    from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12  # pylint: disable=import-outside-toplevel
+
+    path.write_bytes(pkcs12.serialize_key_and_certificates(None, None, None, cas, BestAvailableEncryption(b"p12-pass")))
+
+
+@pytest.mark.skipif(not cryptography_has("pkcs12_write"), reason="writing PKCS12 needs cryptography >= 45.0.0")
+def test_a_rewrite_keeps_the_bags_java_does_not_trust_as_they_were(tmp_path):
+    path = tmp_path / "nokeys.p12"
+    _nokeys_store(path, [CERTS[1][0], CERTS[2][0]])
+    kept = [bag.der for bag in safes.read_bags(path.read_bytes(), "p12-pass")]
+    result = ts.converge_truststore(str(path), "p12-pass", [ts.DesiredCertificate("Added", "present", CERTS[0][0])])
+    assert result.changed and [c.action for c in result.plan.changes] == ["added"]
+    bags = safes.read_bags(path.read_bytes(), "p12-pass")  # the MAC verifies with the password
+    assert [(b.friendly_name, b.trusted, b.certificate) for b in bags] == [
+        ("added", True, der(CERTS[0][0])), (None, False, der(CERTS[1][0])), (None, False, der(CERTS[2][0]))]
+    assert [b.der for b in bags[1:]] == kept
+    store = ts.load_truststore(str(path), "p12-pass")
+    assert list(store.entries) == ["added"] and store.untrusted == (der(CERTS[1][0]), der(CERTS[2][0]))
+    with pytest.raises(TruststoreError, match="wrong password"):
+        ts.load_truststore(str(path), "other-pass")
+    # a second rewrite keeps them again; one that would leave no trusted certificate is refused, the file unchanged
+    ts.converge_truststore(str(path), "p12-pass", [ts.DesiredCertificate("second", "present", make_cert("second.test")[0])])
+    again = ts.load_truststore(str(path), "p12-pass")
+    assert list(again.entries) == ["added", "second"] and again.kept == tuple(kept)
+    before = path.read_bytes()
+    with pytest.raises(TruststoreError, match="would hold no trusted certificate"):
+        ts.converge_truststore(str(path), "p12-pass", [ts.DesiredCertificate("added", "absent"), ts.DesiredCertificate("second", "absent")])
+    assert path.read_bytes() == before
+
+
+@pytest.mark.skipif(not cryptography_has("pkcs12_write"), reason="writing PKCS12 needs cryptography >= 45.0.0")
+def test_bags_are_appended_only_to_the_layout_cryptography_writes():
+    from cryptography.hazmat.primitives.serialization import NoEncryption, pkcs12  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives.serialization.pkcs12 import PBES  # pylint: disable=import-outside-toplevel
+
+    extra = [bag.der for bag in safes.read_bags(_serialize("keyed", PBES.PBESv2SHA256AndAES256CBC), "p12-pass") if bag.kind == "cert"]
+    plain = pkcs12.serialize_java_truststore([pkcs12.PKCS12Certificate(CERTS[0][0], b"plain")], NoEncryption())
+    assert [b.der for b in safes.read_bags(safes.append_bags(plain, "", extra), "")][1:] == extra
+    with pytest.raises(safes.Unsupported, match="other than PBES2"):
+        safes.append_bags(_serialize("trusted", PBES.PBESv1SHA1And3KeyTripleDESCBC), "p12-pass", extra)
