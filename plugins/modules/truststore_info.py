@@ -155,11 +155,13 @@ duplicates:
       elements: str
 untrusted_certificates:
   description:
-    - Certificates a PKCS12 file holds that are no entry for Java, so Java does not trust them. These are certificate bags
-      without Oracle's trusted-key-usage attribute (2.16.840.1.113894.746875.1.1) outside any key entry's chain, as
-      C(openssl pkcs12 -export -nokeys) writes them. keytool does not list them; the module warns, and
-      M(apim.certificates.endpoint_certificate) does not rewrite such a store (that would make Java trust them).
-    - Empty for JKS and JCEKS stores.
+    - Certificates a store holds that are no entry for Java, so Java does not trust them, with the reason.
+    - In a PKCS12 file, certificate bags without Oracle's trusted-key-usage attribute (2.16.840.1.113894.746875.1.1)
+      outside any key entry's chain, as C(openssl pkcs12 -export -nokeys) writes them. keytool does not list them.
+    - In a JKS or JCEKS file, entries another tool stored under an alias with upper case. Java lists them but looks
+      every alias up lower-cased, so it never finds them, and keytool -list fails on the store.
+    - The module warns. M(apim.certificates.endpoint_certificate) keeps them byte for byte when it rewrites the
+      store (they stay untrusted); state V(absent) for the lower-case alias removes an upper-case JKS/JCEKS entry.
   returned: always
   type: list
   elements: dict

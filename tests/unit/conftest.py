@@ -1,7 +1,8 @@
 """Unit tests run twice in `make test`: with the pinned libraries, and on the library floor the collection claims
 for managed nodes (cryptography 3.4.8, tomlkit 0.9.2, no pyjks: `make unit-floor`). On the floor, the tests of
-operations that need a newer cryptography (PKCS12 stores) are skipped here with the reason, and
-test_library_floor.py asserts that those operations fail with the message that names the library and version."""
+operations that need a newer cryptography (writing PKCS12 stores) are skipped here with the reason, and
+test_library_floor.py asserts that those operations fail with the message that names the library and version, and
+runs what the floor can do with PKCS12 stores (the collection's own reader; opening a store only cryptography reads)."""
 
 from __future__ import annotations
 
