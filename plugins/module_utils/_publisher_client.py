@@ -184,9 +184,17 @@ def dcr_client_name(username: str) -> str:
 class Session:
     """Tokens for the needs of a run ('view', 'add', 'update'), obtained once per set of needs."""
 
-    def __init__(self, connection: Connection, credentials: Credentials):
+    def __init__(self, connection: Connection, credentials: Credentials, *, accepted_scopes: dict | None = None,
+                 scope_sets: tuple | None = None, legacy_scope_sets: tuple | None = None,
+                 roles_hint: str = "admin, or Internal/creator for endpoint certificates"):
+        """accepted_scopes, scope_sets and legacy_scope_sets (for api_version v1/v2) describe another family of
+        operations (e.g. client certificates); by default, the endpoint certificates'."""
         self.connection = connection
         self.credentials = credentials
+        self.accepted_scopes = accepted_scopes or ACCEPTED_SCOPES
+        self.scope_sets = scope_sets or _SCOPE_SETS
+        self.legacy_scope_sets = legacy_scope_sets or _SCOPE_SETS[2:]
+        self.roles_hint = roles_hint
         self._client = None
         self._tokens = {}
 
@@ -234,20 +242,22 @@ class Session:
 
     def _password_grant(self, needs: frozenset) -> str:
         client_id, client_secret = self._oauth_client()
-        scope_sets = _SCOPE_SETS[2:] if self.connection.api_version in _LEGACY_VERSIONS else _SCOPE_SETS
+        legacy = self.connection.api_version in _LEGACY_VERSIONS
+        scope_sets = self.legacy_scope_sets if legacy else self.scope_sets
+        accepted = self.accepted_scopes
         granted_any = set()
         for scope_set in scope_sets:
             asked = sorted({scope_set[need] for need in needs})
             token, granted = self._request_token(client_id, client_secret, asked)
             granted_any.update(granted)
-            if all(any(scope in granted for scope in ACCEPTED_SCOPES[need]) for need in needs):
+            if all(any(scope in granted for scope in accepted[need]) for need in needs):
                 return token
-        missing = [need for need in sorted(needs) if not any(s in granted_any for s in ACCEPTED_SCOPES[need])]
-        wanted = "; ".join(f"to {need}: one of {', '.join(ACCEPTED_SCOPES[need])}" for need in missing)
+        missing = [need for need in sorted(needs) if not any(s in granted_any for s in accepted[need])]
+        wanted = "; ".join(f"to {need}: one of {', '.join(accepted[need])}" for need in missing)
         raise PublisherError(
             f"get a token: user '{self.credentials.username}' lacks a scope this needs ({wanted}); the token endpoint "
             f"granted only: {' '.join(sorted(granted_any)) or 'no scope'}. Give the user a role that holds them "
-            "(admin, or Internal/creator for endpoint certificates)"
+            f"({self.roles_hint})"
         )
 
     def _request_token(self, client_id: str, client_secret: str, scopes: list) -> tuple:

@@ -11,6 +11,14 @@ The quirks it reproduces: 201 on add; 409 for an alias taken in the same tenant 
 a certificate; a DELETE that answers 500 when the node's truststore lacks the alias although the row is gone; a PUT
 that rewrites only the node's truststore; Java Date.toString() dates; 401 "Unauthenticated request" for a token
 without a scope the operation accepts; pagination with next/previous links.
+
+API client certificates (mutual SSL for APIs, ../shared/docs/mutual-tls.md): ``/apis/{apiId}/client-certs/{keyType}``
+and the deprecated ``/apis/{apiId}/client-certificates`` (PRODUCTION); ``state.client_cert_routes`` without
+``client-certs`` is a server before API-M 4.4 (404 there). Quirks: 201 on add with ``{alias, apiId, tier}``; 409 for an
+alias taken for the key type (per tenant, across APIs); 400 for an expired certificate and for a key type other than
+PRODUCTION/SANDBOX (any case); DELETE accepting ``apim:client_certificates_update`` but not ``..._manage``. With them:
+the API search (loose, as WSO2's), the API, its deployments, revisions (at most 5) and deploy-revision; a revision
+snapshots the API's client certificates, and ``state.gateway_client_certs`` is what an environment's gateways hold.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import contextlib
 import datetime
 import json
 import os
+import re
 import secrets
 import ssl
 import tempfile
@@ -44,7 +53,20 @@ SPEC_MISSING = f"the Publisher OpenAPI document is not there ({SPEC}: ../shared 
 VIEW = {"apim:api_view", "apim:api_manage", "apim:ep_certificates_view", "apim:ep_certificates_manage"}
 ADD = {"apim:api_create", "apim:api_manage", "apim:ep_certificates_add", "apim:ep_certificates_manage"}
 UPDATE = {"apim:api_create", "apim:api_manage", "apim:ep_certificates_update", "apim:ep_certificates_manage"}
-ALL_SCOPES = VIEW | ADD | UPDATE
+# Client certificates (mutual SSL for APIs) and the API calls they need, from the OpenAPI document.
+CC_VIEW = {"apim:api_view", "apim:api_manage", "apim:client_certificates_view", "apim:client_certificates_manage"}
+CC_ADD = {"apim:api_create", "apim:api_manage", "apim:client_certificates_add", "apim:client_certificates_manage"}
+CC_UPDATE = {"apim:api_create", "apim:api_manage", "apim:client_certificates_update", "apim:client_certificates_manage"}
+CC_DELETE = {"apim:api_create", "apim:api_manage", "apim:client_certificates_update"}  # no ..._manage
+API_SEARCH = {"apim:api_view", "apim:api_manage", "apim:api_import_export", "apim:api_list_view"}
+API_GET = {"apim:api_view", "apim:api_manage", "apim:api_import_export", "apim:api_product_import_export"}
+DEPLOYMENTS_VIEW = {"apim:api_view", "apim:api_create", "apim:api_manage", "apim:api_publish"}
+REVISION_CREATE = {"apim:api_create", "apim:api_manage", "apim:api_publish", "apim:api_import_export"}
+REVISION_DEPLOY = {"apim:api_create", "apim:api_manage", "apim:api_publish"}
+KEY_TYPES = ("PRODUCTION", "SANDBOX")
+MAX_REVISIONS = 5
+ALL_SCOPES = (VIEW | ADD | UPDATE | CC_VIEW | CC_ADD | CC_UPDATE | CC_DELETE | API_SEARCH | API_GET | DEPLOYMENTS_VIEW
+              | REVISION_CREATE | REVISION_DEPLOY)
 SUPER_TENANT = "carbon.super"
 
 _SPEC_CACHE = {}
@@ -116,6 +138,56 @@ class State:
         self.zone = ("UTC", 0)  # the JVM's zone for Date.toString()
         self.issued_secrets = []  # every client secret and token handed out (for leak checks)
         self.lock = threading.Lock()
+        # Client certificates: (api id, KEY TYPE, alias) -> dict(alias, api_id, key_type, tier, der, tenant)
+        self.client_certs = {}
+        self.apis = {}  # api id -> dict(id, name, version, context, provider, policies, tenant, revisions, deployments)
+        self.environments = {"Default": "localhost", "External": "gw.example.com"}  # gateway environment -> vhost
+        self.client_cert_routes = {"client-certs", "client-certificates"}  # a server before API-M 4.4: no client-certs
+        self.fail_next_deploys = 0  # that many next deploy-revision calls answer 500
+
+    def add_api(self, name: str, version: str, *, api_id: str | None = None, policies=("Gold", "Unlimited"),
+                deployed_to=("Default",), provider: str = "admin", tenant: str = SUPER_TENANT) -> str:
+        """An API, deployed (revision 1) to the given gateway environments."""
+        api_id = api_id or str(uuid.uuid4())
+        api = {"id": api_id, "name": name, "version": version, "context": f"/{name.lower()}/{version}",
+               "provider": provider, "policies": list(policies), "tenant": tenant, "revisions": [], "deployments": []}
+        self.apis[api_id] = api
+        if deployed_to:
+            revision = self.new_revision(api, "initial")
+            api["deployments"] = [self.deployment(revision["id"], name) for name in deployed_to]
+        return api_id
+
+    def put_client_cert(self, api_id: str, alias: str, der: bytes, tier: str = "Gold", key_type: str = "PRODUCTION"):
+        self.client_certs[(api_id, key_type, alias)] = {"alias": alias, "api_id": api_id, "key_type": key_type,
+                                                        "tier": tier, "der": der,
+                                                        "tenant": self.apis[api_id]["tenant"]}
+
+    def new_revision(self, api: dict, description: str) -> dict:
+        number = max([rev["number"] for rev in api["revisions"]] or [0]) + 1
+        revision = {"id": str(uuid.uuid4()), "number": number, "description": description,
+                    "client_certs": {key: dict(value) for key, value in self.client_certs.items() if key[0] == api["id"]}}
+        api["revisions"].append(revision)
+        return revision
+
+    def deployment(self, revision_id: str, environment: str, display: bool = True) -> dict:
+        return {"revisionUuid": revision_id, "name": environment, "vhost": self.environments[environment],
+                "displayOnDevportal": display, "status": "APPROVED", "deployedTime": "2026-12-01T10:00:00Z"}
+
+    def gateway_client_certs(self, api_id: str, environment: str = "Default") -> dict:
+        """What the gateways of an environment hold for the API: the deployed revision's client certificates,
+        (KEY TYPE, alias) -> (tier, der)."""
+        api = self.apis[api_id]
+        deployed = [dep["revisionUuid"] for dep in api["deployments"] if dep["name"] == environment]
+        revisions = [rev for rev in api["revisions"] if deployed and rev["id"] == deployed[0]]
+        if not revisions:
+            return {}
+        return {(key[1], key[2]): (value["tier"], value["der"]) for key, value in revisions[0]["client_certs"].items()}
+
+    def client_cert_writes(self) -> list:
+        return [call for call in self.calls if call[0] in ("POST", "PUT", "DELETE") and "/client-cert" in call[1]]
+
+    def revision_writes(self) -> list:
+        return [call for call in self.calls if call[0] == "POST" and call[1].endswith(("/revisions", "/deploy-revision"))]
 
     def add_user(self, name: str, password: str, scopes=ALL_SCOPES, tenant_id: int = -1234) -> User:
         self.users[name] = User(name, password, scopes, tenant_id)
@@ -228,6 +300,8 @@ class PublisherApp:
             return _error(400, "Bad Request", violation)
         rest = path[len(prefix) + 2:]
         parts = rest.strip("/").split("/")
+        if parts[0] == "apis":
+            return self.dispatch_apis(request, parts[1:])
         if parts[0] != "endpoint-certificates":
             return _error(404, "Not Found")
         if len(parts) == 1:
@@ -437,6 +511,222 @@ class PublisherApp:
         if self.state.truststore.pop(alias.lower(), None) is None:
             return _internal_error()  # the row is gone all the same
         return Response(b"", status=200)
+
+    # --- APIs, client certificates (mutual SSL), revisions ----------------------------------------------
+
+    def dispatch_apis(self, request: Request, parts: list) -> Response:
+        method = request.method
+        if not parts:
+            return self.search_apis(request)
+        api_id, rest = parts[0], parts[1:]
+        if not rest:
+            return self.get_api(request, api_id)
+        resource = rest[0]
+        if resource in ("client-certs", "client-certificates"):
+            if resource not in self.state.client_cert_routes:
+                return _error(404, "Not Found", "The requested resource is not available.")
+            if resource == "client-certs":
+                if len(rest) < 2:
+                    return _error(404, "Not Found")
+                key_type, rest = rest[1], rest[2:]
+                if key_type.upper() not in KEY_TYPES:
+                    return _error(400, "Bad Request", f"Invalid keyType provided: {key_type}. Key type should be "
+                                                      "either PRODUCTION or SANDBOX")
+                key_type = key_type.upper()
+            else:
+                key_type, rest = "PRODUCTION", rest[1:]
+            return self.client_certificate(request, api_id, key_type, resource, rest)
+        if resource == "deployments" and method == "GET":
+            return self.deployments(request, api_id)
+        if resource == "revisions" and method == "POST":
+            return self.create_revision(request, api_id)
+        if resource == "deploy-revision" and method == "POST":
+            return self.deploy_revision(request, api_id)
+        return _error(404, "Not Found")
+
+    def _api(self, user: User, api_id: str):
+        api = self.state.apis.get(api_id)
+        return api if api is not None and api["tenant"] == user.tenant else None
+
+    @staticmethod
+    def _api_info(api: dict) -> dict:
+        return {key: api[key] for key in ("id", "name", "version", "context", "provider")}
+
+    def search_apis(self, request: Request) -> Response:
+        """WSO2's search matches loosely (name contains, case-insensitive): exact matching is the caller's job."""
+        user = self._caller(request, API_SEARCH)
+        if user is None:
+            return _unauthenticated()
+        terms = {}
+        for key, value in re.findall(r'(\w+):"([^"]*)"', request.args.get("query", "")):
+            terms[key] = value
+        apis = [api for api in self.state.apis.values() if api["tenant"] == user.tenant
+                and terms.get("name", "").lower() in api["name"].lower()
+                and terms.get("version", "").lower() in api["version"].lower()]
+        limit = int(request.args.get("limit", 25))
+        offset = int(request.args.get("offset", 0))
+        page = apis[offset:offset + limit]
+        return Response(json.dumps({
+            "count": len(page), "list": [self._api_info(api) for api in page],
+            "pagination": {"offset": offset, "limit": limit, "total": len(apis), "next": "", "previous": ""},
+        }), status=200, content_type="application/json")
+
+    def get_api(self, request: Request, api_id: str) -> Response:
+        user = self._caller(request, API_GET)
+        if user is None:
+            return _unauthenticated()
+        api = self._api(user, api_id)
+        if api is None:
+            return _error(404, "Not Found", f"Requested API with id '{api_id}' not found")
+        body = dict(self._api_info(api), policies=api["policies"], lifeCycleStatus="PUBLISHED")
+        return Response(json.dumps(body), status=200, content_type="application/json")
+
+    def client_certificate(self, request: Request, api_id: str, key_type: str, route: str, rest: list) -> Response:
+        method = request.method
+        accepted = {"GET": CC_VIEW, "POST": CC_ADD, "PUT": CC_UPDATE, "DELETE": CC_DELETE}[method]
+        user = self._caller(request, accepted)
+        if user is None:
+            return _unauthenticated()
+        api = self._api(user, api_id)
+        if api is None:
+            return _error(404, "Not Found", f"Requested API with id '{api_id}' not found")
+        if not rest:
+            return self.list_client_certs(request, api, key_type, route) if method == "GET" \
+                else self.add_client_cert(request, user, api, key_type)
+        alias = rest[0]
+        entry = self.state.client_certs.get((api_id, key_type, alias))
+        if entry is None:
+            return _error(404, "Not Found", f"Certificate for alias '{alias}' is not found.")
+        if len(rest) == 2 and rest[1] == "content":
+            response = Response(entry["der"], status=200, content_type="application/octet-stream")
+            response.headers["Content-Disposition"] = f'attachment; filename="{alias}.crt"'
+            return response
+        if method == "GET":
+            cert = x509.load_der_x509_certificate(entry["der"])
+            zone, offset = self.state.zone
+            expired = not_valid_after(cert) <= datetime.datetime.now(datetime.timezone.utc)
+            return Response(json.dumps({
+                "status": "Expired" if expired else "Active",
+                "validity": {"from": java_date(not_valid_before(cert), zone, offset),
+                             "to": java_date(not_valid_after(cert), zone, offset)},
+                "version": "3", "subject": _java_subject(cert),
+            }), status=200, content_type="application/json")
+        if method == "DELETE":
+            del self.state.client_certs[(api_id, key_type, alias)]
+            return Response(b"", status=200)
+        return self.update_client_cert(request, entry)
+
+    def list_client_certs(self, request: Request, api: dict, key_type: str, route: str) -> Response:
+        alias = request.args.get("alias")
+        entries = [entry for key, entry in self.state.client_certs.items()
+                   if key[0] == api["id"] and key[1] == key_type and (alias is None or entry["alias"] == alias)]
+        limit = int(request.args.get("limit", 25))
+        offset = int(request.args.get("offset", 0))
+        page = entries[offset:offset + limit]
+        base = f"/apis/{api['id']}/client-certs/{key_type}" if route == "client-certs" else f"/apis/{api['id']}/client-certificates"
+        following = f"{base}?limit={limit}&offset={offset + limit}" if offset + limit < len(entries) else ""
+        return Response(json.dumps({
+            "count": len(page),
+            "certificates": [{"alias": e["alias"], "apiId": e["api_id"], "tier": e["tier"]} for e in page],
+            "pagination": {"offset": offset, "limit": limit, "total": len(entries), "next": following, "previous": ""},
+        }), status=200, content_type="application/json")
+
+    @staticmethod
+    def _uploaded(request: Request):
+        """(cert, None) or (None, error response)."""
+        upload = request.files.get("certificate")
+        if upload is None or not upload.filename:
+            return None, _error(400, "Certificate update failed. Proper Certificate file should be provided")
+        data = upload.read()
+        try:
+            cert = x509.load_pem_x509_certificate(data) if b"-----BEGIN" in data else x509.load_der_x509_certificate(data)
+        except ValueError:
+            return None, _internal_error()
+        if not_valid_after(cert) <= datetime.datetime.now(datetime.timezone.utc):
+            return None, _error(400, "Error while adding the certificate. Certificate Expired.")
+        return cert, None
+
+    def add_client_cert(self, request: Request, user: User, api: dict, key_type: str) -> Response:
+        alias, tier = request.form.get("alias", ""), request.form.get("tier", "")
+        if not alias.strip() or not tier.strip():
+            return _error(400, "The alias and/ or tier should not be empty")
+        cert, refused = self._uploaded(request)
+        if refused is not None:
+            return refused
+        # The alias is unique per tenant and key type (across APIs).
+        if any(key[1] == key_type and key[2] == alias and entry["tenant"] == user.tenant
+               for key, entry in self.state.client_certs.items()):
+            return _error(409, f"The alias '{alias}' already exists for the key type {key_type}.")
+        self.state.put_client_cert(api["id"], alias, cert.public_bytes(serialization.Encoding.DER), tier, key_type)
+        # API-M answers 201; the document says 200.
+        return Response(json.dumps({"alias": alias, "apiId": api["id"], "tier": tier}), status=201,
+                        content_type="application/json")
+
+    def update_client_cert(self, request: Request, entry: dict) -> Response:
+        if "certificate" in request.files:
+            cert, refused = self._uploaded(request)
+            if refused is not None:
+                return refused
+            entry["der"] = cert.public_bytes(serialization.Encoding.DER)
+        tier = request.form.get("tier")
+        if tier:
+            entry["tier"] = tier
+        return Response(json.dumps({"alias": entry["alias"], "apiId": entry["api_id"], "tier": entry["tier"]}),
+                        status=200, content_type="application/json")
+
+    def deployments(self, request: Request, api_id: str) -> Response:
+        user = self._caller(request, DEPLOYMENTS_VIEW)
+        if user is None:
+            return _unauthenticated()
+        api = self._api(user, api_id)
+        if api is None:
+            return _error(404, "Not Found", f"Requested API with id '{api_id}' not found")
+        return Response(json.dumps({"list": api["deployments"]}), status=200, content_type="application/json")
+
+    def _revision_body(self, api: dict, revision: dict) -> dict:
+        return {"id": revision["id"], "displayName": f"Revision {revision['number']}",
+                "description": revision["description"], "createdTime": "2026-12-07T10:00:00Z",
+                "apiInfo": {"id": api["id"]},
+                "deploymentInfo": [dep for dep in api["deployments"] if dep["revisionUuid"] == revision["id"]]}
+
+    def create_revision(self, request: Request, api_id: str) -> Response:
+        user = self._caller(request, REVISION_CREATE)
+        if user is None:
+            return _unauthenticated()
+        api = self._api(user, api_id)
+        if api is None:
+            return _error(404, "Not Found", f"Requested API with id '{api_id}' not found")
+        if len(api["revisions"]) >= MAX_REVISIONS:
+            return _error(400, "Maximum number of revisions per API has reached. Need to remove stale revision to "
+                               "create a new Revision for API with API UUID: " + api_id)
+        body = json.loads(request.get_data() or b"{}")
+        revision = self.state.new_revision(api, body.get("description", ""))
+        return Response(json.dumps(self._revision_body(api, revision)), status=201, content_type="application/json")
+
+    def deploy_revision(self, request: Request, api_id: str) -> Response:
+        user = self._caller(request, REVISION_DEPLOY)
+        if user is None:
+            return _unauthenticated()
+        api = self._api(user, api_id)
+        if api is None:
+            return _error(404, "Not Found", f"Requested API with id '{api_id}' not found")
+        revision_id = request.args.get("revisionId")
+        if not any(rev["id"] == revision_id for rev in api["revisions"]):
+            return _error(404, "Not Found", f"Revision '{revision_id}' not found")
+        if self.state.fail_next_deploys > 0:
+            self.state.fail_next_deploys -= 1
+            return _internal_error()
+        targets = json.loads(request.get_data() or b"[]")
+        unknown = [target.get("name") for target in targets if target.get("name") not in self.state.environments]
+        if unknown or not targets:
+            return _error(400, "Bad Request", f"Gateway environment not found: {unknown}")
+        deployed = []
+        for target in targets:
+            api["deployments"] = [dep for dep in api["deployments"] if dep["name"] != target["name"]]
+            deployment = self.state.deployment(revision_id, target["name"], target.get("displayOnDevportal", True))
+            api["deployments"].append(deployment)
+            deployed.append(deployment)
+        return Response(json.dumps(deployed), status=201, content_type="application/json")
 
 
 class PublisherServer:
