@@ -123,6 +123,13 @@ def _paths(home: str) -> dict:
     }
 
 
+def report_paths(work: str) -> tuple:
+    """Where the role writes the fleet trust report and the Prometheus metrics (gateway_sync_report_html, _metrics_path)."""
+    folder = os.path.join(work, "report")
+    os.makedirs(folder, exist_ok=True)
+    return os.path.join(folder, "gateway-sync-report.html"), os.path.join(folder, "gateway-sync.prom")
+
+
 def write_inventory(path: str, nodes: dict, url: str, fingerprint: str, renewing_url: str, ca_pin: str) -> None:
     lines = ["all:", "  children:", "    gateways:", "      hosts:"]
     for name, node in nodes.items():
@@ -132,6 +139,8 @@ def write_inventory(path: str, nodes: dict, url: str, fingerprint: str, renewing
         "      vars:",
         "        ansible_connection: local",
         f"        ansible_python_interpreter: {sys.executable}",
+        f"        gateway_sync_report_html: {report_paths(os.path.dirname(path))[0]}",
+        f"        gateway_sync_metrics_path: {report_paths(os.path.dirname(path))[1]}",
         "        gateway_sync_certificates:",
         f"          - alias: {ALIAS}",
         f"            endpoint: {url}",
@@ -396,6 +405,10 @@ def main() -> int:
               "Run `make demo` again: nothing changes.")
     else:
         print("Every node's live truststore verifies the backend. Run `make demo` again: nothing changes.")
+    html, metrics = report_paths(work)
+    if os.path.exists(html):
+        print(f"Fleet trust report (open it in a browser): {html}")
+        print(f"Prometheus metrics (node_exporter textfile format): {metrics}")
     print(f"To start over with drift: {sys.executable} demo/run_demo.py --fresh")
     return 0
 

@@ -24,6 +24,9 @@ TRUST_OPTIONS = {
     "prune": "gateway_sync_prune",
     "drop": "gateway_sync_drop",
     "drop_stock": "gateway_sync_drop_stock",
+    "listener_certificates": "gateway_sync_listener_certificates",
+    "listener_exclusive": "gateway_sync_listener_exclusive",
+    "listener_checks": "gateway_sync_listener_checks",
     "protected_aliases": "gateway_sync_protected_aliases",
     "stock_alias_pattern": "gateway_sync_stock_alias_pattern",
     "timeout": "gateway_sync_endpoint_timeout",
@@ -96,6 +99,14 @@ class ActionModule(ActionBase):
                               msg=f"SSL profiles (gateway_sync_ssl_profile): {profile.get('msg', 'the ssl_profile module failed')}")
                 return self._finish(result, merged, diffs)
 
+        key_pairs, failure = self._key_pairs(values, args, module_vars, merged, diffs)
+        changed = changed or any(item["action"] != "unchanged" for item in key_pairs)
+        if failure:
+            result.update(failed=True, changed=changed, key_pairs=key_pairs, msg=failure)
+            if profile is not None:
+                result["ssl_profile"] = profile
+            return self._finish(result, merged, diffs)
+
         trust_args = {option: values[name] for option, name in TRUST_OPTIONS.items() if values.get(name) is not None}
         trust_args.update(apim_home=args["apim_home"], certificates=certificates or [], strict_alias=not primary,
                           allow_expired=primary)
@@ -114,7 +125,34 @@ class ActionModule(ActionBase):
         result["changed"] = changed or bool(trust.get("changed"))
         if profile is not None:
             result["ssl_profile"] = profile
+        result["key_pairs"] = key_pairs
         return self._finish(result, merged, diffs)
+
+    def _key_pairs(self, values: dict, args: dict, module_vars: dict, merged: dict, diffs: list) -> tuple:
+        """gateway_sync_key_pairs through apim.certificates.endpoint_keystore, one run each: ([{alias, endpoint, action,
+        fingerprint, previous_fingerprint, not_after, profile}], the failure in words or None). Never the key."""
+        done = []
+        for index, item in enumerate(values.get("gateway_sync_key_pairs") or []):
+            item_args = {key: value for key, value in dict(item).items() if value is not None}
+            item_args["apim_home"] = args["apim_home"]
+            if "backup" not in item_args and values.get("gateway_sync_backup") is not None:
+                item_args["backup"] = values["gateway_sync_backup"]
+            out = self._execute_module(module_name="apim.certificates.endpoint_keystore", module_args=item_args,
+                                       task_vars=module_vars)
+            out.pop("invocation", None)
+            for key in _MERGED:
+                merged[key].extend(out.pop(key, None) or [])
+            diffs.extend(_diffs(out))
+            alias = item.get("alias")
+            if out.get("failed"):
+                return done, f"key pair gateway_sync_key_pairs[{index}] ('{alias}'): {out.get('msg', 'endpoint_keystore failed')}"
+            chain, previous = out.get("chain") or [], out.get("previous_chain") or []
+            done.append({"alias": out.get("alias", alias), "endpoint": item.get("endpoint"), "action": out.get("action"),
+                         "fingerprint": chain[0]["fingerprint"] if chain else None,
+                         "previous_fingerprint": previous[0]["fingerprint"] if previous else None,
+                         "not_after": chain[0].get("not_after") if chain else None, "profile": out.get("profile"),
+                         "handshake": out.get("handshake")})
+        return done, None
 
     @staticmethod
     def _finish(result: dict, merged: dict, diffs: list) -> dict:

@@ -15,6 +15,7 @@ library, the version needed, the version found and the operation.
 | Certificate.verify_directly_issued_by | 40.0 | trust checks | the issuer's public key verifies the signature |
 | pkcs12.load_pkcs12 (friendly names) | 36.0 | reading PKCS12 stores | MissingLibraryError |
 | pkcs12.serialize_java_truststore | 45.0 | writing PKCS12 stores | MissingLibraryError |
+| hazmat.decrepit TripleDES | 43.0 | JCEKS key entries | primitives' TripleDES (removed in 48.0) |
 
 tomlkit's ``unwrap()`` (0.11.0) is replaced by ``toml_values``, which works on every tomlkit from 0.9.
 """
@@ -99,6 +100,27 @@ def pkcs12_writer():
             "writing a PKCS12 truststore (pkcs12.serialize_java_truststore); JKS and JCEKS truststores need no more "
             "than cryptography 3.4.8",
         )
+    return pkcs12
+
+
+def triple_des():
+    """cryptography's TripleDES cipher class (JCEKS key entries): in hazmat.decrepit from 43.0, in primitives before
+    (where 48.0 removes it)."""
+    try:
+        from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        from cryptography.hazmat.primitives.ciphers.algorithms import TripleDES  # pylint: disable=import-outside-toplevel
+    return TripleDES
+
+
+def pkcs12_key_writer():
+    """cryptography's pkcs12 module for writing a PKCS12 keystore (serialize_key_and_certificates, in 3.4.8 already)."""
+    try:
+        from cryptography.hazmat.primitives.serialization import pkcs12  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        pkcs12 = None
+    if not hasattr(pkcs12, "serialize_key_and_certificates"):
+        raise MissingLibraryError("cryptography", "3.4.8", "writing a PKCS12 keystore (pkcs12.serialize_key_and_certificates)")
     return pkcs12
 
 

@@ -22,6 +22,7 @@ except ImportError:  # pragma: no cover - the modules report the missing library
 
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils._compat import not_valid_after, not_valid_before
+from ansible_collections.apim.certificates.plugins.module_utils._truststore_records import PRIVATE_KEY
 
 
 def days_remaining(cert, now: datetime.datetime | None = None) -> int:
@@ -143,7 +144,17 @@ def certificate_facts(cert, now: datetime.datetime | None = None, der: bytes | N
 
 
 def entry_facts(entry, now: datetime.datetime | None = None) -> dict:
-    """One entry as truststore_info reports it."""
+    """One entry as truststore_info reports it; a key entry also with its chain (never its key)."""
+    facts = _entry_facts(entry, now)
+    if entry.entry_type == PRIVATE_KEY:
+        # pylint: disable-next=import-outside-toplevel
+        from ansible_collections.apim.certificates.plugins.module_utils._keystore_report import chain_facts, entry_chain
+
+        facts["chain"] = chain_facts(entry_chain(entry), now)
+    return facts
+
+
+def _entry_facts(entry, now: datetime.datetime | None = None) -> dict:
     facts = {"alias": entry.alias, "entry_type": entry.entry_type}
     if entry.certificate is None:
         facts.update(dict.fromkeys(_CERTIFICATE_FACTS))

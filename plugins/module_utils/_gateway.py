@@ -98,6 +98,8 @@ class GatewayConfig:
     live_profiles: list  # SslProfile, as sslprofiles.xml has them now
     config: dict  # flattened deployment.toml values
     listener: ListenerView | None = None  # None where the node has no listenerprofiles.xml
+    persistent_keystore: StoreRef | None = None  # [keystore.tls] of deployment.toml: the default profile's key pair
+    custom_keystores: dict = dataclasses.field(default_factory=dict)  # servers string -> StoreRef, custom profiles
 
     def profile_file(self, family) -> str:
         """The profile file a family's first reloader watches: touching it makes the running gateway reload."""
@@ -148,6 +150,22 @@ class GatewayConfig:
             "a restart would drop it: add it with apim.certificates.ssl_profile"
         )
 
+    def persistent_keystore_for(self, profile: SslProfile) -> StoreRef:
+        """Where deployment.toml keeps the keystore (the key pair the gateway presents) of profile."""
+        if profile.is_default:
+            if self.persistent_keystore is None:
+                raise GatewayConfigError(f"{self.deployment_toml} names no [keystore.tls] keystore")
+            return self.persistent_keystore
+        wanted = sorted(s.lower() for s in profile.servers)
+        for servers, store in self.custom_keystores.items():
+            if sorted(s.lower() for s in _split_servers(servers)) == wanted:
+                return store
+        raise GatewayConfigError(
+            f"the SSL profile for '{','.join(profile.servers)}' in {self.sslprofiles_path} has no keystore in "
+            f"{self.deployment_toml} ([[keystore.ssl_profile.custom]] keystore.location); a restart would drop it: "
+            "add it with apim.certificates.ssl_profile"
+        )
+
 
 def _split_servers(servers: str) -> list:
     return [s.strip() for s in str(servers).split(",") if s.strip()]
@@ -171,6 +189,32 @@ def _custom_truststores(apim_home: str, values: dict, path: str) -> dict:
             password, protected,
         )
     return stores
+
+
+def _custom_keystores(apim_home: str, values: dict) -> dict:
+    stores = {}
+    for item in custom_profiles(values):
+        if not isinstance(item, dict) or "servers" not in item:
+            continue  # _custom_truststores names the problem
+        fields = Wso2Values(flatten(item))
+        location = fields.get("keystore.location")
+        if location is None:
+            continue
+        password, protected = fields.password("keystore.password")
+        key_password, _key_protected = fields.password("keystore.key_password")
+        stores[str(item["servers"])] = StoreRef(
+            str(location), resolve_location(apim_home, str(location)), str(fields.get("keystore.type") or "JKS"),
+            password, protected, key_password=key_password,
+        )
+    return stores
+
+
+def _tls_keystore(apim_home: str, wso2: Wso2Values) -> StoreRef:
+    password, protected = wso2.password("keystore.tls.password")
+    key_password, _key_protected = wso2.password("keystore.tls.key_password")
+    location = f"{SECURITY_DIR}/{wso2.get('keystore.tls.file_name')}"
+    return StoreRef(location, resolve_location(apim_home, location), str(wso2.get("keystore.tls.type")), password,
+                    protected, key_password=key_password)
 
 
 def live_profiles(path: str, apim_home: str) -> list:
@@ -222,6 +266,8 @@ def resolve_gateway(apim_home: str) -> GatewayConfig:
         live_profiles=live_profiles(sslprofiles_path, apim_home),
         config=wso2.flat,
         listener=listener,
+        persistent_keystore=_tls_keystore(apim_home, wso2),
+        custom_keystores=_custom_keystores(apim_home, values),
     )
 
 

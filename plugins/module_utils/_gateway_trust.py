@@ -183,8 +183,10 @@ def _filtered(drop: list, drop_stock: bool, stores: list, requests: list, stock:
 def sync(*, apim_home: str, password=None, store_type: str = "auto", certificates=(), remove_aliases=(), prune: bool = False,
          protected=DEFAULT_PROTECTED, stock_pattern: str = DEFAULT_STOCK_PATTERN, options: Options | None = None,
          expiring_within_days: int = 30, verify_endpoints: bool = True, hostname_verifier=None,
-         drop=(), drop_stock: bool = False, check_mode: bool = False) -> dict:
-    """gateway_trust's result (with 'warnings' and 'diff' for the module to take out)."""
+         drop=(), drop_stock: bool = False, listener_certificates=None, listener_exclusive: bool = False, listener_checks=(),
+         check_mode: bool = False) -> dict:
+    """gateway_trust's result (with 'warnings' and 'diff' for the module to take out). listener_*: the HTTPS listener's
+    client certificates, converged after the sender's trust (_listener_certificates.sync), in result['listener']."""
     options = options or Options()
     stock = Ownership(protected, stock_pattern)
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -236,6 +238,11 @@ def sync(*, apim_home: str, password=None, store_type: str = "auto", certificate
     result["owned_elsewhere"] = owned
     result["expiring_within_days"] = expiring_within_days
     result["expiring"] = _expiring(after, stock, expiring_within_days, now)
+    # the gateway's own key pairs (mutual TLS to backends): reported, and a warning before they expire
+    from ansible_collections.apim.certificates.plugins.module_utils._keystore_report import gateway_keystores  # pylint: disable=import-outside-toplevel
+
+    result["keystores"], keystore_warnings = gateway_keystores(config, expiring_within_days, now)
+    result["warnings"].extend(keystore_warnings)
     endpoints = []
     if verify_endpoints:
         for request in requests:
@@ -244,7 +251,26 @@ def sync(*, apim_home: str, password=None, store_type: str = "auto", certificate
     result["trust_checks"] = _trust_checks(endpoints, config, after, password, store_type, hostname_verifier, options.timeout,
                                            served or {})
     result["warnings"].extend(served_warnings(result["trust_checks"], expiring_within_days))
+    if listener_certificates or listener_exclusive or listener_checks:
+        _listener(result, list(listener_certificates or []), apim_home=apim_home, password=password, store_type=store_type,
+                  exclusive=listener_exclusive, checks=list(listener_checks or []), options=options, config=config,
+                  check_mode=check_mode)
     return result
+
+
+def _listener(result: dict, certificates: list, **kwargs) -> None:
+    """The listener side, after the sender's: its result under 'listener', its diff beside the sender's."""
+    # pylint: disable-next=import-outside-toplevel
+    from ansible_collections.apim.certificates.plugins.module_utils._listener_certificates import sync as listener_sync
+
+    listener = listener_sync(certificates, **kwargs)
+    result["warnings"].extend(listener.pop("warnings", []))
+    diff = listener.pop("diff", None)
+    if listener["changed"]:
+        result["changed"] = True
+        sender = result.get("diff") or {}
+        result["diff"] = [sender, diff] if (sender.get("before") or sender.get("after")) else diff
+    result["listener"] = listener
 
 
 def served_warnings(checks: list, within_days: int) -> list:

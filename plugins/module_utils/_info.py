@@ -16,7 +16,7 @@ from ansible_collections.apim.certificates.plugins.module_utils._errors import A
 from ansible_collections.apim.certificates.plugins.module_utils._gateway import resolve_gateway
 from ansible_collections.apim.certificates.plugins.module_utils._trustcheck import check_held, check_trust, normalize_verifier
 from ansible_collections.apim.certificates.plugins.module_utils._truststore import load_truststore
-from ansible_collections.apim.certificates.plugins.module_utils._truststore_records import normalize_alias
+from ansible_collections.apim.certificates.plugins.module_utils._truststore_records import PRIVATE_KEY, normalize_alias
 
 
 def store_report(store, *, aliases=None, expiring_within_days: int = 30, content: bool = False) -> dict:
@@ -78,6 +78,16 @@ def _subject(der):
         return certs.describe_der(der).subject
     except ValueError:
         return None
+
+
+def _key_expiry_warnings(store, within_days: int) -> list:
+    """A warning for each key entry of the store whose certificate expires within within_days (a keystore given by path)."""
+    if not any(entry.entry_type == PRIVATE_KEY for entry in store.entries.values()):
+        return []
+    # pylint: disable-next=import-outside-toplevel
+    from ansible_collections.apim.certificates.plugins.module_utils._keystore_report import expiry_warnings, key_entries
+
+    return expiry_warnings(f"keystore {store.path}", key_entries(store), within_days)
 
 
 def _password_warnings(store, password) -> list:
@@ -204,6 +214,7 @@ def report(*, path=None, apim_home=None, password=None, store_type="auto", alias
             warnings.append(f"no password given: the integrity of {path} was not verified")
         result = store_report(store, **options)
         warnings.extend(java_warnings(result) + _password_warnings(store, password))
+        warnings.extend(_key_expiry_warnings(store, expiring_within_days))
         verifier = normalize_verifier(hostname_verifier)
         result["trust_checks"] = trust_checks(list(verify_endpoints), lambda h, p: (store, None), verifier, timeout)
         return result, warnings
@@ -256,6 +267,11 @@ def report(*, path=None, apim_home=None, password=None, store_type="auto", alias
         ],
         "listener": config.listener.facts() if config.listener is not None else None,
     }
+    # the key pairs the sender profiles present to backends (mutual TLS), and a warning before they expire
+    from ansible_collections.apim.certificates.plugins.module_utils._keystore_report import gateway_keystores  # pylint: disable=import-outside-toplevel
+
+    result["keystores"], keystore_warnings = gateway_keystores(config, expiring_within_days)
+    warnings.extend(keystore_warnings)
     verifier = normalize_verifier(hostname_verifier or config.hostname_verifier)
 
     def store_for(host, port):

@@ -99,8 +99,15 @@ def _targets(config, password, store_type: str) -> list:
 
 
 def converge(certificates: list, *, apim_home: str, password=None, store_type: str = "auto", exclusive: bool = False,
-             options: Options | None = None, check_mode: bool = False) -> dict:
+             options: Options | None = None, check_mode: bool = False, config=None) -> dict:
     """listener_certificate's result (with 'warnings' and 'diff' for the module to take out)."""
+    return _converge(certificates, apim_home=apim_home, password=password, store_type=store_type, exclusive=exclusive,
+                     options=options, check_mode=check_mode, config=config)[0]
+
+
+def _converge(certificates: list, *, apim_home: str, password, store_type: str, exclusive: bool, options, check_mode: bool,
+              config=None) -> tuple:
+    """(result, outcomes, config, targets' stores before the run)."""
     options = options or Options()
     desired = [_wanted(dict(item), index, options.strict_alias) for index, item in enumerate(certificates)]
     seen = {}
@@ -108,27 +115,108 @@ def converge(certificates: list, *, apim_home: str, password=None, store_type: s
         if item.alias in seen:
             raise CertificateError(f"{item.source} and {seen[item.alias]} name the same gateway alias '{item.alias}'")
         seen[item.alias] = item.source
-    config = resolve_gateway(apim_home)
+    config = config or resolve_gateway(apim_home)
     targets = _targets(config, password, store_type)
     order = [item.alias for item in desired]
-    removed = []
+    removed, before = [], []
     for target in targets:
         target.desired.extend(desired)
+        held = load_truststore(target.path, target.password, store_type)
+        before.append((held, target))
         if exclusive:
-            held = load_truststore(target.path, target.password, store_type).entries
-            for alias in sorted(held):
+            for alias in sorted(held.entries):
                 if CLIENT_CERTIFICATE.match(alias) and alias not in seen:
                     target.desired.append(DesiredCertificate(alias, "absent", None, f"exclusive: '{alias}' is not named"))
                     if alias not in removed:
                         removed.append(alias)
     order += [alias for alias in removed if alias not in order]
-    result, _outcomes = apply_targets(targets, order, options, config=config, family=LISTENER, check_mode=check_mode)
+    result, outcomes = apply_targets(targets, order, options, config=config, family=LISTENER, check_mode=check_mode)
     listener = config.listener
     result["listener_profiles_path"] = listener.path
     result["truststore"] = listener.truststore.path
     result["live_within_ms"] = dict(listener.reload_within_ms)
     result["live_within"] = _live_within(listener.reload_within_ms) if result["changed"] else []
+    result["requested"] = [{"alias": item.alias, "state": item.state} for item in desired] + \
+        [{"alias": alias, "state": "absent"} for alias in removed]
+    return result, outcomes, config, before
+
+
+def _client_state(store, role: str) -> dict:
+    """A store as the role compares it across nodes (_fleet's drift and verification): its client-certificate aliases."""
+    return {"path": store.path, "role": role, "store_type": store.store_type,
+            "entries": {alias: entry.sha256 for alias, entry in store.entries.items() if CLIENT_CERTIFICATE.match(alias)},
+            "duplicates": []}
+
+
+def sync(certificates: list, *, apim_home: str, password=None, store_type: str = "auto", exclusive: bool = False,
+         checks=(), options: Options | None = None, check_mode: bool = False, config=None) -> dict:
+    """gateway_trust's listener part: converge (or predict), the listener's stores before and after (client-certificate
+    aliases), and whether each client certificate of checks is accepted by the listener's truststore after the run."""
+    # pylint: disable-next=import-outside-toplevel
+    from ansible_collections.apim.certificates.plugins.module_utils._truststore import apply_plan
+
+    result, outcomes, config, before = _converge(certificates, apim_home=apim_home, password=password, store_type=store_type,
+                                                 exclusive=exclusive, options=options, check_mode=check_mode, config=config)
+    result.pop("stores", None)
+    result.pop("created", None)
+    result.pop("store_type", None)
+    planned = {os.path.realpath(o.path): o for o in outcomes}
+    after = []
+    for held, target in before:
+        outcome = planned.get(os.path.realpath(target.path))
+        if outcome is None or not outcome.changed:
+            after.append((held, target))
+        elif check_mode:
+            after.append((apply_plan(outcome.before, outcome.plan), target))
+        else:
+            after.append((load_truststore(target.path, target.password, store_type), target))
+    result["before"] = {"stores": [_client_state(store, target.role) for store, target in before]}
+    result["after"] = {"stores": [_client_state(store, target.role) for store, target in after]}
+    listener_store = next(store for store, target in after if "listener" in target.role.split("+"))
+    result["checks"] = client_checks(list(checks), listener_store)
     return result
+
+
+def client_checks(checks: list, store, now=None) -> list:
+    """For each {name, certificate}: would the listener's TLS handshake accept this client certificate (with the
+    chain given after it)? A PKIX path to a certificate of the store, every certificate valid now, and, as Java's
+    EndEntityChecker asks of a TLS client, digitalSignature in keyUsage and clientAuth in extendedKeyUsage when the
+    certificate has those extensions."""
+    from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs  # pylint: disable=import-outside-toplevel
+    from ansible_collections.apim.certificates.plugins.module_utils._info import _anchors  # pylint: disable=import-outside-toplevel
+    from ansible_collections.apim.certificates.plugins.module_utils._trustcheck import check_trust  # pylint: disable=import-outside-toplevel
+
+    verdicts = []
+    for index, check in enumerate(checks):
+        name = str(check.get("name") or f"listener_checks[{index}]")
+        chain = certs.parse_certificates(check.get("certificate") or "", f"listener_checks[{index}] ({name})")
+        ders = [certs.certificate_der(cert) for cert in chain]
+        verdict = check_trust(chain, _anchors(store, ders), "", "AllowAll", now)
+        problem = _client_use_problem(chain[0]) if verdict["trusted"] else None
+        if problem:
+            verdict = dict(verdict, trusted=False, reason=problem)
+        verdicts.append({"name": name, "accepted": verdict["trusted"], "reason": verdict["reason"], "anchor": verdict["anchor"],
+                         "fingerprint": certs.sha256_fingerprint(ders[0]), "truststore": store.path})
+    return verdicts
+
+
+def _client_use_problem(cert) -> str | None:
+    from cryptography import x509  # pylint: disable=import-outside-toplevel
+    from cryptography.x509.oid import ExtendedKeyUsageOID  # pylint: disable=import-outside-toplevel
+
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        usage = None
+    if usage is not None and not usage.digital_signature:
+        return "its keyUsage lacks digitalSignature, which a TLS client certificate needs (Java refuses it)"
+    try:
+        purposes = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return None
+    if ExtendedKeyUsageOID.CLIENT_AUTH not in purposes and x509.ObjectIdentifier("2.5.29.37.0") not in purposes:
+        return "its extendedKeyUsage lacks clientAuth, so it is not a TLS client certificate (Java refuses it)"
+    return None
 
 
 def _live_within(periods: dict) -> list:

@@ -99,4 +99,18 @@ trust_checks:
   returned: when the trust step ran
   type: list
   elements: dict
+listener:
+  description:
+    - M(apim.certificates.gateway_trust)'s RV(apim.certificates.gateway_trust#module:listener), with
+      C(gateway_sync_listener_certificates) or C(gateway_sync_listener_checks).
+  returned: when the listener side was asked for
+  type: dict
+key_pairs:
+  description:
+    - One item per C(gateway_sync_key_pairs) entry, as M(apim.certificates.endpoint_keystore) left it - C(alias),
+      C(endpoint), C(action), C(fingerprint) (SHA-256 of the certificate presented now), C(previous_fingerprint),
+      C(not_after) and C(profile). Never the key.
+  returned: when the key-pair step ran
+  type: list
+  elements: dict
 """

@@ -59,6 +59,27 @@ options:
       - It carries no password and no certificate.
     type: bool
     default: false
+  report_html:
+    description:
+      - A file on the controller to write the fleet trust report to, as one self-contained HTML page (inline CSS, no
+        script, nothing fetched) with the nodes x certificates matrix (live and persistent store, drift highlighted), an
+        expiry timeline with the warning horizon (O(expiring_within_days)), the trust checks per node and endpoint,
+        and when and how it was produced. Rendered with Jinja2, autoescaped; no password and no certificate.
+      - Written through a temporary file in the same folder and a rename. Under C(serial) it covers the play's
+        batches so far. The folder must exist and be writable. Empty or omitted means no report.
+    type: str
+  metrics_path:
+    description:
+      - A file on the controller to write Prometheus metrics to, in the node_exporter textfile collector's format,
+        one file for the fleet, every series with a C(node) label. Written like O(report_html). See the collection's
+        docs/report.md for the metrics.
+    type: str
+  check_paths:
+    description:
+      - Only check that O(report_html) and O(metrics_path) can be written (their folders exist and are writable),
+        and compare nothing. The role runs this before converging any node.
+    type: bool
+    default: false
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -96,6 +117,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+report_files:
+  description: The files written (O(report_html), O(metrics_path)), by option name, as absolute paths.
+  returned: when O(report_html) or O(metrics_path) is set
+  type: dict
+  sample: {"report_html": "/var/lib/awx/reports/gateway-trust.html"}
+paths:
+  description: With O(check_paths), the paths checked, by option name.
+  returned: with O(check_paths)
+  type: dict
 ansible_facts:
   description: The facts set for every host.
   returned: always
@@ -125,11 +155,21 @@ ansible_facts:
         verification:
           description: C(ok), and C(differing) (per alias, which node and store holds what, and what was expected).
           type: dict
+        listener_drift:
+          description:
+            - As RV(ansible_facts.gateway_sync_report.drift), for the HTTPS listener's client-certificate aliases
+              (gateway_trust's C(listener_certificates)).
+          type: dict
+        listener_verification:
+          description: As RV(ansible_facts.gateway_sync_report.verification), for the listener's stores.
+          type: dict
         summary:
           description:
             - C(nodes), C(nodes_changed), C(certificates) (added, replaced, removed), C(ssl_profiles) (per node, what
               changed), C(trust_checks) (per node, endpoint -> verdict), C(expiring) (per node),
               C(expiring_within_days) and C(reload_within_ms) (per node that changed).
+            - For the HTTPS listener, C(listener) (per node, client-certificate alias -> what changed) and
+              C(listener_checks) (per node, check name -> V(accepted), or the reason after C(REFUSED)).
             - For backend rotation (docs/user-guide.md, "Backend certificate rotation"), C(served_leaves) (endpoint ->
               the served leaf's C(subject), C(issuer), C(not_after), C(days_remaining), C(expiring), C(nodes)),
               C(leaf_only) (endpoint -> nodes trusting a CA-issued leaf only), C(rotation_pending) (endpoint -> C(alias)
@@ -152,7 +192,8 @@ ansible_facts:
         failures:
           description:
             - Why the play should fail, in words. Nodes that differ after a run outside check mode; with
-              O(fail_on_drift), the nodes that drift; with O(fail_on_untrusted), the endpoints a node does not trust.
+              O(fail_on_drift), the nodes that drift; with O(fail_on_untrusted), the endpoints a node does not trust
+              and the client certificates a node's listener refuses.
             - This action never fails for these itself, so that the report can be shown first.
           type: list
           elements: str

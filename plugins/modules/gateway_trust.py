@@ -173,6 +173,60 @@ options:
         of the SSL profile that serves it (RV(trust_checks)).
     type: bool
     default: true
+  listener_certificates:
+    description:
+      - The HTTPS listener's client certificates (mutual SSL for APIs), converged after the sender's trust, as
+        M(apim.certificates.listener_certificate) does - into the listener's truststore (C(listenerprofiles.xml)) and
+        the persistent truststore, under the gateway's names C(<KEYTYPE>_<alias>_<tenantId>), touching
+        C(listenerprofiles.xml). Empty or null (the default) leaves the listener side alone, unless
+        O(listener_exclusive) or O(listener_checks) ask for it; the result is in RV(listener).
+    type: list
+    elements: dict
+    suboptions:
+      alias:
+        description: The alias as the Publisher names it.
+        type: str
+        required: true
+      key_type:
+        description: The key type of the API's keys.
+        type: str
+        choices: [PRODUCTION, SANDBOX]
+        default: PRODUCTION
+      tenant_id:
+        description: The tenant's id; the super tenant is C(-1234).
+        type: int
+        default: -1234
+      certificate:
+        description: One certificate, PEM or base64 DER.
+        type: str
+      certificate_path:
+        description: A file on the node holding the certificate.
+        type: path
+      state:
+        description: V(present) or V(absent).
+        type: str
+        choices: [present, absent]
+        default: present
+  listener_exclusive:
+    description: Also remove every client-certificate alias of the listener's stores that O(listener_certificates) does not name.
+    type: bool
+    default: false
+  listener_checks:
+    description:
+      - Client certificates to check against the listener's truststore after the run (RV(listener.checks)) - would the
+        HTTPS listener's TLS handshake accept each one (a PKIX path to a certificate of the store, validity, and
+        C(digitalSignature)/C(clientAuth) where the certificate restricts its use)?
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: A name for the check in the result.
+        type: str
+      certificate:
+        description: The client certificate, PEM, followed by the chain the client presents with it (if any).
+        type: str
+        required: true
   hostname_verifier:
     description:
       - How RV(trust_checks) verify host names. Defaults to the gateway's
@@ -269,6 +323,69 @@ requested:
       description: The endpoint given with the alias (absent when none was).
       type: str
       returned: when the alias has an endpoint
+listener:
+  description: The listener side, with O(listener_certificates), O(listener_exclusive) or O(listener_checks).
+  returned: when the listener side was asked for
+  type: dict
+  contains:
+    changed:
+      description: Whether a listener store changed (in check mode, would change).
+      type: bool
+    results:
+      description: One item per client-certificate alias named or removed, as M(apim.certificates.listener_certificate) reports them.
+      type: list
+      elements: dict
+    requested:
+      description: The aliases asked for (C(alias), C(state)), removals of O(listener_exclusive) included.
+      type: list
+      elements: dict
+    before:
+      description:
+        - The listener's stores before the run - C(stores), each with C(path), C(role), C(store_type) and C(entries)
+          (client-certificate alias -> SHA-256).
+      type: dict
+    after:
+      description: As RV(listener.before), after the run (in check mode, as a real run would leave them).
+      type: dict
+    touched:
+      description: C(listenerprofiles.xml) when it was touched (or would be); null otherwise.
+      type: str
+    listener_profiles_path:
+      description: The listener's profile file.
+      type: str
+    truststore:
+      description: The listener's truststore.
+      type: str
+    live_within_ms:
+      description: Per reloader, how soon the running gateway picks up a change, in milliseconds.
+      type: dict
+    live_within:
+      description: When the change will be live, one sentence per reloader; empty when nothing changed.
+      type: list
+      elements: str
+    checks:
+      description: One verdict per O(listener_checks) item.
+      type: list
+      elements: dict
+      contains:
+        name:
+          description: The check's name.
+          type: str
+        accepted:
+          description: Whether the listener's truststore accepts the client certificate.
+          type: bool
+        reason:
+          description: Why not; null when accepted.
+          type: str
+        anchor:
+          description: The alias of the store's certificate the path ends at; null when none.
+          type: str
+        fingerprint:
+          description: SHA-256 of the client certificate.
+          type: str
+        truststore:
+          description: The store checked.
+          type: str
 dropped:
   description: The certificates O(drop) removed (in check mode, would remove), by alias; empty without O(drop).
   returned: always
@@ -378,6 +495,15 @@ expiring:
       description: The roles of the stores holding it (V(live), V(persistent)).
       type: list
       elements: str
+keystores:
+  description:
+    - Each keystore a live SSL profile presents to backends that require client certificates (the gateway's own key
+      pairs), with its key entries' alias, chain (subject, issuer, fingerprint, expiry), key type and size. Nothing is
+      decrypted and no key is returned; as M(apim.certificates.truststore_info) reports them in gateway mode.
+    - A module warning comes for each key entry whose certificate has expired or expires within O(expiring_within_days).
+  returned: always
+  type: list
+  elements: dict
 trust_checks:
   description: One verdict per endpoint of a present certificate (O(verify_endpoints)), against RV(after).
   returned: always
@@ -511,6 +637,20 @@ def main():
             reload=dict(type="bool", default=True),
             expiring_within_days=dict(type="int", default=30),
             verify_endpoints=dict(type="bool", default=True),
+            listener_certificates=dict(
+                type="list", elements="dict",
+                options=dict(
+                    alias=dict(type="str", required=True),
+                    key_type=dict(type="str", choices=["PRODUCTION", "SANDBOX"], default="PRODUCTION"),
+                    tenant_id=dict(type="int", default=-1234),
+                    certificate=dict(type="str"),
+                    certificate_path=dict(type="path"),
+                    state=dict(type="str", choices=["present", "absent"], default="present"),
+                ),
+            ),
+            listener_exclusive=dict(type="bool", default=False),
+            listener_checks=dict(type="list", elements="dict", default=[], options=dict(
+                name=dict(type="str"), certificate=dict(type="str", required=True))),
             hostname_verifier=dict(type="str", choices=["Strict", "Default", "DefaultAndLocalhost", "AllowAll"]),
         ),
         supports_check_mode=True,
@@ -530,6 +670,8 @@ def main():
             protected=params["protected_aliases"], stock_pattern=params["stock_alias_pattern"], options=options,
             expiring_within_days=params["expiring_within_days"], verify_endpoints=params["verify_endpoints"],
             hostname_verifier=params["hostname_verifier"], drop=params["drop"], drop_stock=params["drop_stock"],
+            listener_certificates=params["listener_certificates"], listener_exclusive=params["listener_exclusive"],
+            listener_checks=params["listener_checks"],
             check_mode=module.check_mode,
         )
     except ApimCertificatesError as exc:

@@ -240,6 +240,53 @@ gateway:
           ssl_profile_interval)), and C(header certificate reloader) for client certificates a load balancer forwards
           in a header (C([apim.certificate_reloader] period), which watches the store's own modification time).
       type: dict
+keystores:
+  description:
+    - Gateway mode. Each keystore a live SSL profile of C(sslprofiles.xml) presents to backends that require client
+      certificates (mutual TLS), with its key entries. Nothing is decrypted and no key is ever returned.
+    - A module warning comes for each key entry whose certificate has expired or expires within
+      O(expiring_within_days).
+  returned: when O(apim_home) is given
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: The keystore.
+      type: str
+    profiles:
+      description: The servers of each live SSL profile that uses it.
+      type: list
+      elements: str
+    store_type:
+      description: Its format; null when it could not be read.
+      type: str
+    integrity_verified:
+      description: Whether it was read with its password (a protected password in sslprofiles.xml is not used).
+      type: bool
+    error:
+      description: Why it could not be read (a warning says it too), or null.
+      type: str
+    key_entries:
+      description: One item per key entry.
+      type: list
+      elements: dict
+      contains:
+        alias:
+          description: The entry's alias.
+          type: str
+        chain:
+          description: Its chain, leaf first, as RV(entries[].chain).
+          type: list
+          elements: dict
+        key:
+          description: The key's C(type) and C(size) in bits, read from its certificate.
+          type: dict
+        not_after:
+          description: End of the leaf certificate's validity, UTC, ISO 8601.
+          type: str
+        days_remaining:
+          description: Whole days until RV(keystores[].key_entries[].not_after); negative once expired.
+          type: int
 trust_checks:
   description: One verdict per O(verify_endpoints) item.
   returned: always
@@ -393,8 +440,31 @@ entries:
           signature_algorithm, public_key) are null.
       type: str
       sample: "cryptography cannot read this certificate (UnsupportedGeneralNameType: x400Address/EDIPartyName are not supported types)"
+    chain:
+      description:
+        - The certificate chain of a key entry, leaf first (the entry's other facts are its leaf's; its key is never
+          read). A warning comes when the leaf has expired or expires within O(expiring_within_days).
+      type: list
+      elements: dict
+      returned: for PrivateKeyEntry entries
+      contains:
+        subject:
+          description: The certificate's subject, RFC 4514.
+          type: str
+        issuer:
+          description: The certificate's issuer, RFC 4514.
+          type: str
+        fingerprint:
+          description: SHA-256 fingerprint, keytool's form.
+          type: str
+        not_after:
+          description: End of validity, UTC, ISO 8601.
+          type: str
+        days_remaining:
+          description: Whole days until then; negative once expired.
+          type: int
     public_key:
-      description: The certificate's public key.
+      description: The certificate's public key (for a key entry, its key's type and size).
       type: dict
       contains:
         type:

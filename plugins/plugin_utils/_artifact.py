@@ -88,6 +88,10 @@ def build(summary: dict, drift: dict | None = None, not_in_source: dict | None =
         "expiring_within_days": summary.get("expiring_within_days"),
         "expiring": {n: sorted(e) for n, e in sorted((summary.get("expiring") or {}).items())},
         "dropped": {n: sorted(d) for n, d in sorted((summary.get("dropped") or {}).items())},
+        "key_pairs": {n: dict(sorted(c.items())) for n, c in sorted((summary.get("key_pairs") or {}).items())},
+        "key_pair_checks": {n: dict(sorted(c.items())) for n, c in sorted((summary.get("key_pair_checks") or {}).items())},
+        "listener": {n: dict(sorted(c.items())) for n, c in sorted((summary.get("listener") or {}).items())},
+        "listener_checks": {n: dict(sorted(c.items())) for n, c in sorted((summary.get("listener_checks") or {}).items())},
         "trust_checks": trust,
         "untrusted": {n: e for n, e in sorted(untrusted.items()) if e},
         "reload_due": dict(sorted((summary.get("reload_within_ms") or {}).items())),
@@ -110,8 +114,8 @@ def build(summary: dict, drift: dict | None = None, not_in_source: dict | None =
     merged["drifted"] = bool(previous.get("drifted")) or current["drifted"] or not all(a["in_sync"] for a in merged["drift"].values())
     merged["certificates"] = {k: int((previous.get("certificates") or {}).get(k) or 0) + current["certificates"][k]
                               for k in ("added", "replaced", "removed")}
-    for key in ("not_in_source", "ssl_profiles", "expiring", "dropped", "trust_checks", "untrusted", "reload_due", "served_leaves", "leaf_only",
-                "rotation_pending", "safe_to_remove"):
+    for key in ("not_in_source", "ssl_profiles", "expiring", "dropped", "key_pairs", "key_pair_checks", "listener", "listener_checks",
+                "trust_checks", "untrusted", "reload_due", "served_leaves", "leaf_only", "rotation_pending", "safe_to_remove"):
         combined = dict(previous.get(key) or {})
         combined.update(current[key])
         merged[key] = dict(sorted(combined.items()))

@@ -87,6 +87,39 @@ def verify(results: dict) -> dict:
     return {"ok": not differing, "differing": differing}
 
 
+def _key_pair_checks(results: dict) -> dict:
+    """node -> key pair -> the backend's answer to it (check_endpoint), with the reason where there is one."""
+    checks = {}
+    for node, result in sorted(results.items()):
+        for item in result.get("key_pairs") or []:
+            shake = item.get("handshake")
+            if shake:
+                key = f"{item['alias']} ({shake['endpoint']})"
+                checks.setdefault(node, {})[key] = shake["result"] + (f": {shake['reason']}" if shake.get("reason") else "")
+    return checks
+
+
+def key_pair_drift(results: dict) -> dict:
+    """Before the run, per key pair of gateway_sync_key_pairs (alias, and endpoint when given): which nodes presented
+    which certificate (SHA-256 of the leaf, or 'absent'). A key pair is in sync when every node held the same one and
+    none had to change it. {drifted, aliases: {key: {in_sync, fingerprints: {fp: [nodes]}}}}."""
+    found, changed = {}, set()
+    for node, result in sorted(results.items()):
+        for item in result.get("key_pairs") or []:
+            key = item["alias"] if not item.get("endpoint") else f"{item['alias']} ({item['endpoint']})"
+            found.setdefault(key, {}).setdefault(item.get("previous_fingerprint") or "absent", []).append(node)
+            if item.get("action") != "unchanged":
+                changed.add(key)
+    aliases = {key: {"in_sync": len(fps) == 1 and key not in changed, "fingerprints": fps} for key, fps in sorted(found.items())}
+    return {"drifted": not all(a["in_sync"] for a in aliases.values()), "aliases": aliases}
+
+
+def _listener_results(results: dict) -> dict:
+    """node -> gateway_trust's listener part (listener_certificates), for the nodes that have one. It has the shape of
+    a node's result (requested, results, before, after), so drift_report and verify judge it as they judge the sender."""
+    return {node: r["listener"] for node, r in results.items() if isinstance(r.get("listener"), dict)}
+
+
 def summary(results: dict, profiles: dict | None = None, expiry_warn_days: int = 30) -> dict:
     """The end-of-play summary over every node."""
     counts = {"added": 0, "replaced": 0, "removed": 0}
@@ -116,9 +149,23 @@ def summary(results: dict, profiles: dict | None = None, expiry_warn_days: int =
             profile_changes[node] = {k: v for k, v in (result.get("actions") or {}).items() if v != "unchanged"}
             if result.get("interval_changed") or result.get("restart_required"):
                 profile_changes[node]["restart_required"] = bool(result.get("restart_required"))
+    key_pairs = {node: {item["alias"]: item["action"] for item in r.get("key_pairs") or [] if item["action"] != "unchanged"}
+                 for node, r in sorted(results.items())}
+    listener, listener_checks = {}, {}
+    for node, side in sorted(_listener_results(results).items()):
+        changes = {item["alias"]: item["action"] for item in side.get("results", []) if item["action"] != "unchanged"}
+        if changes:
+            listener[node] = changes
+        verdicts = {check["name"]: "accepted" if check["accepted"] else f"REFUSED: {check['reason']}" for check in side.get("checks", [])}
+        if verdicts:
+            listener_checks[node] = verdicts
     return dict({
         "nodes": len(results),
         "nodes_changed": sorted(changed_nodes),
+        "key_pairs": {node: changes for node, changes in key_pairs.items() if changes},
+        "key_pair_checks": _key_pair_checks(results),
+        "listener": listener,
+        "listener_checks": listener_checks,
         "trust_checks": trust,
         "certificates": counts,
         "ssl_profiles": profile_changes,
@@ -206,6 +253,19 @@ def report(results: dict, profiles: dict | None = None, expiry_warn_days: int = 
         failures.append(f"The gateway nodes drift from the source of truth: {', '.join(drifting)} would change.")
     if fail_on_untrusted and untrusted:
         failures.append(f"Not trusted: {json.dumps(untrusted, sort_keys=True)}")
+    listener = _listener_results(results)
+    listener_verification = verify(listener)
+    if not check_mode and not listener_verification["ok"]:
+        failures.append(f"Listener truststores differ after converging: {json.dumps(listener_verification['differing'], sort_keys=True)}")
+    refused = {node: [c["name"] for c in side.get("checks", []) if not c["accepted"]] for node, side in sorted(listener.items())}
+    refused = {node: names for node, names in refused.items() if names}
+    if fail_on_untrusted and refused:
+        failures.append(f"Client certificates the HTTPS listener refuses: {json.dumps(refused, sort_keys=True)}")
+    not_accepted = {node: {k: v for k, v in checks.items() if not v.startswith(("accepted", "no certificate requested"))}
+                    for node, checks in _key_pair_checks(results).items()}
+    not_accepted = {node: checks for node, checks in not_accepted.items() if checks}
+    if fail_on_untrusted and not_accepted:
+        failures.append(f"Backends that do not accept the gateway's key pair: {json.dumps(not_accepted, sort_keys=True)}")
     overview = summary(results, profiles, expiry_warn_days)
     notices = [f"rotation pending for {endpoint} (alias '{item['alias']}'): " +
                "; ".join(f"{node}: {why}" for node, why in sorted(item["nodes"].items()))
@@ -217,6 +277,9 @@ def report(results: dict, profiles: dict | None = None, expiry_warn_days: int = 
         "drift": drift_report(results),
         "not_in_source": {node: list(r.get("unmanaged") or []) for node, r in sorted(results.items())},
         "verification": verification,
+        "key_pair_drift": key_pair_drift(results),
+        "listener_drift": drift_report(listener),
+        "listener_verification": listener_verification,
         "summary": overview,
         "drifting": drifting,
         "untrusted": untrusted,

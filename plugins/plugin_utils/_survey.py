@@ -31,6 +31,8 @@ SPEC_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path
 TEXT_TYPES = {
     "gateway_sync_certificates": {"type": "list", "elements": "dict"},
     "gateway_sync_ssl_profile": {"type": "dict"},
+    "gateway_sync_listener_certificates": {"type": "list", "elements": "dict"},
+    "gateway_sync_listener_checks": {"type": "list", "elements": "dict"},
 }
 # Lower bounds the spec cannot express.
 MINIMUM = {"gateway_sync_expiry_warn_days": 0, "gateway_sync_endpoint_timeout": 1}

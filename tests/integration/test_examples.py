@@ -18,10 +18,10 @@ import yaml
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
 from ansible_collections.apim.certificates.tests.support.ansible import ROOT, _env
 from ansible_collections.apim.certificates.tests.support.gateway import OWN_TOML, make_gateway_node
-from ansible_collections.apim.certificates.tests.support.pki import make_cert, pem, sha256
+from ansible_collections.apim.certificates.tests.support.pki import key_pem, make_cert, pem, sha256
 from ansible_collections.apim.certificates.tests.support.servers import https_server
 
-MODULES = ["endpoint_certificate", "truststore_info", "ssl_profile"]  # the order the playbook runs them in
+MODULES = ["endpoint_certificate", "endpoint_keystore", "truststore_info", "ssl_profile"]  # the order the playbook runs them in
 BIN = os.path.dirname(sys.executable)
 EXAMPLE_FINGERPRINT = "7D:05:EB:B6:82:33:9F:8C:94:51:EE:09:4E:EB:FE:FA:79:53:A1:14:ED:B2:F4:49:49:45:2F:AB:7D:2F:C1:85"
 
@@ -55,6 +55,9 @@ def test_examples_run_as_written(tmp_path):
     _store(str(pki / "wso2" / "orders-truststore.jks"), "orders-trust-pass", orders)
     (tmp_path / "files").mkdir()
     (tmp_path / "files" / "orders.crt").write_text(pem(orders))
+    client, client_key = make_cert("gateway.orders-client.internal", key_kind="ec")
+    (tmp_path / "files" / "orders-client.key").write_text(key_pem(client_key))
+    (tmp_path / "files" / "orders-client-chain.pem").write_text(pem(client))
     (tmp_path / "config" / "gateway").mkdir(parents=True)
     (tmp_path / "config" / "gateway" / "deployment.toml").write_text(OWN_TOML)
 

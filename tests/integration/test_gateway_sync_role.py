@@ -119,6 +119,10 @@ def test_demo_runs_and_then_reports_no_change(tmp_path):
     assert "drifted: true" in first.stdout
     assert first.stdout.count("HTTP 200") == 3 or first.stdout.count("HTTP/1") == 3, first.stdout
     assert "Backends stopped" in first.stdout
+    report = tmp_path / "demo" / "report" / "gateway-sync-report.html"
+    assert f"Fleet trust report (open it in a browser): {report}" in first.stdout, first.stdout
+    assert "<table" in report.read_text() and "gw3" in report.read_text(), "the demo's report shows no node matrix"
+    assert "x509_cert_not_after" in (tmp_path / "demo" / "report" / "gateway-sync.prom").read_text()
     if standin.available():  # the running-gateway proof: before, the same process after its reload, after a restart
         assert first.stdout.count("-> PKIX path") == 3, first.stdout
         assert first.stdout.count("(same process) -> HTTP 200") == 3, first.stdout
@@ -241,3 +245,66 @@ def test_drop_expired_as_survey_text_is_predicted_by_check_then_removed_on_every
     assert run.returncode == 0 and "old (expired)" in run.stdout, run.stdout + run.stderr
     for store in ("live", "persistent"):
         assert "old" not in _fps(nodes["gw2"][store]) and _fps(nodes["gw2"][store])["orders"] == sha256(GOOD)
+
+
+def test_the_listener_side_on_every_node_drift_checks_and_a_refused_client_certificate_fails_the_role(tmp_path):
+    """gateway_sync_listener_certificates: the same client CA on every node's listener truststore (survey text);
+    a client certificate it issued is accepted from every node; one from another CA fails the role with
+    gateway_sync_fail_on_untrusted; the listener's drift is reported."""
+    partner_ca, partner_key = make_cert("Partner CA", ca=True)
+    client = make_cert("partner-app", issuer=partner_ca, issuer_key=partner_key)[0]
+    stranger = make_cert("stranger-app")[0]
+    nodes = _nodes(tmp_path, 2)
+    ts.converge_truststore(nodes["gw2"]["persistent"], "wso2carbon", [ts.DesiredCertificate("PRODUCTION_old_-1234", "present", EXTRA)])
+    listener_yaml = yaml.safe_dump([{"alias": "partner-ca", "certificate": pem(partner_ca)}])
+    role_vars = {"gateway_sync_certificates": [{"alias": "orders", "certificate": pem(GOOD)}],
+                 "gateway_sync_listener_certificates": listener_yaml, "gateway_sync_listener_exclusive": True,
+                 "gateway_sync_listener_checks": [{"name": "partner-app", "certificate": pem(client) + pem(partner_ca)}],
+                 "gateway_sync_fail_on_untrusted": True}
+    before = _checksums(nodes)
+    audit = _play(tmp_path, nodes, role_vars, "--check")
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    assert _checksums(nodes) == before, "check mode wrote something"
+    assert "production_partner-ca_-1234" in audit.stdout and "production_old_-1234" in audit.stdout, audit.stdout
+
+    run = _play(tmp_path, nodes, role_vars)
+    assert run.returncode == 0, run.stdout + run.stderr
+    for node in nodes.values():
+        held = _fps(node["persistent"])
+        assert held["production_partner-ca_-1234"] == sha256(partner_ca) and "production_old_-1234" not in held
+        assert held["orders"] == sha256(GOOD)
+        assert "production_partner-ca_-1234" not in _fps(node["live"]), "the sender's live store got a client certificate"
+    assert '"partner-app": "accepted"' in run.stdout or "partner-app: accepted" in run.stdout, run.stdout
+
+    again = _play(tmp_path, nodes, role_vars)
+    assert again.returncode == 0 and all(r["changed"] == 0 for r in _recap(again.stdout).values()), again.stdout
+    refused = _play(tmp_path, nodes, dict(role_vars, gateway_sync_listener_checks=[{"name": "stranger", "certificate": pem(stranger)}]))
+    assert refused.returncode != 0 and "Client certificates the HTTPS listener refuses" in refused.stdout, refused.stdout
+
+
+def test_key_pairs_reach_every_node_check_predicts_and_the_summary_names_them(tmp_path):
+    """gateway_sync_key_pairs: the gateway's own client key pair into the default profile's keystore of every node,
+    from controller content; --check writes nothing; a second run changes nothing; the key never reaches the output."""
+    from ansible_collections.apim.certificates.tests.support.pki import key_pem  # pylint: disable=import-outside-toplevel
+
+    ca, ca_key = make_cert("Client CA", ca=True)
+    leaf, leaf_key = make_cert("gateway-client", issuer=ca, issuer_key=ca_key)
+    nodes = {f"gw{i}": make_gateway_node(str(tmp_path / f"gw{i}"), own_keystore=True) for i in (1, 2)}
+    key_text = key_pem(leaf_key)
+    role_vars = {"gateway_sync_key_pairs": [{"alias": "orders-client", "private_key": key_text,
+                                             "certificate": pem(leaf) + pem(ca)}]}
+    before = _checksums(nodes)
+    audit = _play(tmp_path, nodes, role_vars, "--check", "-v")
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    assert _checksums(nodes) == before, "check mode wrote something"
+    run = _play(tmp_path, nodes, role_vars, "-v")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "orders-client" in run.stdout and '"added"' in run.stdout, run.stdout
+    for output in (audit.stdout + audit.stderr, run.stdout + run.stderr):
+        assert "PRIVATE KEY" not in output and key_text.splitlines()[1] not in output, "the key reached the output"
+    for node in nodes.values():
+        held = ts.load_truststore(node["keystore"], "wso2carbon")
+        assert held.entries["orders-client"].entry_type == "PrivateKeyEntry"
+        assert held.entries["orders-client"].sha256 == sha256(leaf)
+    again = _play(tmp_path, nodes, role_vars)
+    assert again.returncode == 0 and all(r["changed"] == 0 for r in _recap(again.stdout).values()), again.stdout

@@ -215,3 +215,54 @@ def test_an_unknown_drop_filter_is_named_and_nothing_is_written(tmp_path):
     result = run_module(tmp_path, TRUST, {"apim_home": node["home"], "drop": ["expired", "old"]})
     assert result.failed and "drop" in result["msg"] and "old" in result["msg"], result
     assert _checksums(node) == before
+
+
+def _server_only(cn, issuer, issuer_key):
+    """A certificate issued by issuer whose extendedKeyUsage is serverAuth only: no TLS client certificate."""
+    from cryptography import x509  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives import hashes  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives.asymmetric import ec  # pylint: disable=import-outside-toplevel
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID  # pylint: disable=import-outside-toplevel
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
+            .issuer_name(issuer.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .sign(issuer_key, hashes.SHA256()))
+
+
+def test_the_listener_side_in_the_same_run_check_predicts_and_client_certificates_are_checked(tmp_path):
+    """gateway_trust's listener part: the partners' CA goes into the listener's truststore under the gateway's name;
+    a client certificate it issued is accepted, one from another CA and one for servers only are refused."""
+    node = make_gateway_node(str(tmp_path / "gw"))
+    partner_ca, partner_key = make_cert("Partner CA", ca=True)
+    client = make_cert("partner-app", issuer=partner_ca, issuer_key=partner_key)[0]
+    stranger = make_cert("stranger-app")[0]
+    server_only = _server_only("partner-server", partner_ca, partner_key)
+    args = {"apim_home": node["home"], "certificates": [{"alias": "orders", "certificate": pem(OTHER)}],
+            "listener_certificates": [{"alias": "partner-ca", "certificate": pem(partner_ca)}],
+            "listener_checks": [{"name": "partner-app", "certificate": pem(client) + pem(partner_ca)},
+                                {"name": "stranger", "certificate": pem(stranger)},
+                                {"name": "server-only", "certificate": pem(server_only)}]}
+    before = _checksums(node)
+    audit = run_module(tmp_path, TRUST, args, check=True, diff=True)
+    assert not audit.failed and audit.changed, audit
+    assert _checksums(node) == before, "check mode wrote something"
+    listener = audit["listener"]
+    assert listener["changed"] and listener["touched"] == node["listenerprofiles"]
+    assert listener["after"]["stores"][0]["entries"] == {"production_partner-ca_-1234": sha256(partner_ca)}
+    assert listener["before"]["stores"][0]["entries"] == {}
+    assert [(c["name"], c["accepted"]) for c in listener["checks"]] == [
+        ("partner-app", True), ("stranger", False), ("server-only", False)], "checked against the predicted store"
+    assert "clientAuth" in listener["checks"][2]["reason"]
+    assert isinstance(audit["diff"], list) and len(audit["diff"]) == 2, "the sender's and the listener's diff"
+
+    real = run_module(tmp_path, TRUST, args)
+    assert not real.failed and real["listener"]["results"] == listener["results"], real
+    assert real["listener"]["after"] == listener["after"] and real["listener"]["checks"] == listener["checks"]
+    held = ts.load_truststore(node["persistent"], "wso2carbon").fingerprints()
+    assert held["production_partner-ca_-1234"] == sha256(partner_ca) and held["orders"] == sha256(OTHER)
+    again = run_module(tmp_path, TRUST, args)
+    assert not again.changed and not again["listener"]["changed"], again

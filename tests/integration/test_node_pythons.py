@@ -133,3 +133,28 @@ def test_ssl_profile_adds_a_custom_profile_whose_pkcs12_keystore_it_opens(tmp_pa
                          python=python)
     assert refused.failed and "wrong password" in refused["msg"], refused
     assert _files(node) == before, "a refused run changed a file"
+
+
+def test_listener_certificate_writes_the_listeners_client_certificates(tmp_path, node_python):
+    _flavor, python, _version, _pins = node_python
+    node = make_gateway_node(str(tmp_path / "gw"))
+    args = {"apim_home": node["home"], "certificates": [{"alias": "orders-client", "certificate": pem(CLIENT)}]}
+    check, real = _runs(tmp_path, "apim.certificates.listener_certificate", args, python, node)
+    assert check["results"] == real["results"] and real["touched"] == node["listenerprofiles"], real
+    assert ts.load_truststore(node["persistent"], "wso2carbon").fingerprints()["production_orders-client_-1234"] == sha256(CLIENT)
+
+
+def test_endpoint_keystore_writes_the_gateways_key_pair(tmp_path, node_python):
+    """The key pair into the default profile's keystore: JKS key protection (hashlib) and the chain on every interpreter
+    and its libraries (cryptography 3.4.8 included)."""
+    from ansible_collections.apim.certificates.tests.support.pki import key_pem  # pylint: disable=import-outside-toplevel
+
+    _flavor, python, _version, _pins = node_python
+    node = make_gateway_node(str(tmp_path / "gw"), own_keystore=True)
+    ca, ca_key = make_cert("Client CA", ca=True)
+    leaf, leaf_key = make_cert("gateway-client", issuer=ca, issuer_key=ca_key)
+    args = {"apim_home": node["home"], "alias": "orders-client", "private_key": key_pem(leaf_key), "certificate": pem(leaf) + pem(ca)}
+    check, real = _runs(tmp_path, "apim.certificates.endpoint_keystore", args, python, node)
+    assert check["action"] == real["action"] == "added", real
+    entry = ts.load_truststore(node["keystore"], "wso2carbon").entries["orders-client"]
+    assert entry.entry_type == "PrivateKeyEntry" and entry.sha256 == sha256(leaf)

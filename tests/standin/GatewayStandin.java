@@ -10,7 +10,13 @@
  *   GET /state                              -> pid, reload counts, the last reload's result, the live profiles
  *   GET /call?url=https://host:port/path    -> {ok, status, error, profile}: one request through the live profiles
  *   GET /check-host?cert=<file>&host=<h>[&verifier=<v>] -> {ok, error}: the host name rules alone, no network
+ * The HTTPS listener (API consumers' side, PassThroughHttpMultiSSLListener with listenerprofiles.xml's one profile,
+ * when that file exists): a TLS server on 127.0.0.1 (port in <state-dir>/listener.port and in /state) that checks
+ * client certificates against the profile's TrustStore (SSLVerifyClient optional: want, require: need) and answers
+ * 200 with the client's subject, 401 without a client certificate. It reloads the profile when listenerprofiles.xml's
+ * mtime advances, every [transport.passthru_https.listener] ssl_profile_interval ms (default 600000; all or nothing).
  * System properties: standin.testOnlyIntervalMs (TEST ONLY: replaces the interval and bypasses WSO2's 60 s floor);
+ * standin.testOnlyListenerIntervalMs (TEST ONLY: replaces the listener's interval);
  * migrate (present: no start-up copy of the truststore, as API-M 4.2+ started with -Dmigrate).
  */
 
@@ -86,7 +92,17 @@ public final class GatewayStandin {
     final String verifier;
     final long startedAt = System.currentTimeMillis();
 
+    final File listenerprofiles;
+    final long listenerIntervalMs;
+
     // --- live state, guarded by this ----------------------------------------------------------------------------
+    SSLContext listenerContext;
+    String listenerVerifyClient = "optional";
+    long listenerBaseline;
+    int listenerChecks;
+    int listenerReloads;
+    int listenerFailedReloads;
+    int listenerPort = -1;
     long baseline;
     Factory live;
     int checks;
@@ -104,6 +120,10 @@ public final class GatewayStandin {
         this.testOnlyInterval = override != null;
         this.intervalMs = testOnlyInterval ? Long.parseLong(override) : Math.max(configuredIntervalMs, MIN_INTERVAL_MS);
         this.verifier = Hostnames.mode(value("transport.passthru_https.sender.parameters.HostnameVerifier", "DefaultAndLocalhost"));
+        this.listenerprofiles = home.resolve(SECURITY).resolve("listenerprofiles.xml").toFile(); // hard-coded in axis2.xml.j2
+        String listenerOverride = System.getProperty("standin.testOnlyListenerIntervalMs");
+        this.listenerIntervalMs = listenerOverride != null ? Long.parseLong(listenerOverride)
+                : Long.parseLong(value("transport.passthru_https.listener.ssl_profile_interval", "600000"));
     }
 
     String value(String key, String fallback) {
@@ -246,6 +266,7 @@ public final class GatewayStandin {
         StoreSpec keystore;
         StoreSpec truststore;
         boolean novalidatecert;
+        String verifyClient; // the listener's SSLVerifyClient
     }
 
     static String child(Element parent, String name) {
@@ -276,6 +297,7 @@ public final class GatewayStandin {
             spec.keystore = store(element, "KeyStore", true);
             spec.truststore = store(element, "TrustStore", false);
             spec.novalidatecert = "true".equals(element.getAttribute("novalidatecert"));
+            spec.verifyClient = child(element, "SSLVerifyClient");
             out.add(spec);
         }
         return out;
@@ -401,6 +423,121 @@ public final class GatewayStandin {
         log("INFO", "CertificateMgtUtils", "Copied " + persistent + " to " + temp + " and pointed the sender's default profile at it");
     }
 
+    // === the HTTPS listener (ServerConnFactoryBuilder with listenerprofiles.xml): all or nothing ========================
+
+    /** Builds the listener's context from listenerprofiles.xml's one profile; false (the old one kept) when it cannot. */
+    synchronized boolean buildListener(String trigger) {
+        try {
+            List<ProfileSpec> specs = parseProfiles(listenerprofiles);
+            if (specs.isEmpty()) {
+                throw new BadStore("no <profile> in " + listenerprofiles, new IllegalStateException("empty"));
+            }
+            ProfileSpec spec = specs.get(0);
+            listenerContext = context(spec.keystore, spec.truststore, false);
+            listenerVerifyClient = spec.verifyClient == null ? "optional" : spec.verifyClient.trim().toLowerCase(Locale.ENGLISH);
+            log("INFO", "ServerConnFactoryBuilder", "HTTPS listener SSL profile loaded from " + listenerprofiles + " (" + trigger + ")");
+            return true;
+        } catch (Exception e) {
+            log("ERROR", "PassThroughHttpMultiSSLListener", "Error while reloading the listener SSL profile (" + e.getMessage()
+                    + "). New Configurations will not be applied");
+            return false;
+        }
+    }
+
+    synchronized void checkListener(String trigger) {
+        listenerChecks++;
+        long mtime = listenerprofiles.lastModified();
+        if (mtime > listenerBaseline) {
+            listenerBaseline = mtime;
+            if (buildListener(trigger)) {
+                listenerReloads++;
+            } else {
+                listenerFailedReloads++;
+            }
+        }
+    }
+
+    void startListener(Path stateDir) throws Exception {
+        listenerBaseline = System.currentTimeMillis();
+        if (!buildListener("start-up")) {
+            log("ERROR", "GatewayStandin", "The HTTPS listener cannot start: its SSL profile cannot be loaded");
+            return;
+        }
+        java.net.ServerSocket server = new java.net.ServerSocket(0, 16, InetAddress.getLoopbackAddress());
+        listenerPort = server.getLocalPort();
+        Thread acceptor = new Thread(() -> {
+            while (true) {
+                try {
+                    Socket raw = server.accept();
+                    Thread worker = new Thread(() -> serveListener(raw), "listener-worker");
+                    worker.setDaemon(true);
+                    worker.start();
+                } catch (IOException e) {
+                    log("ERROR", "PassThroughHttpMultiSSLListener", "accept failed: " + e);
+                }
+            }
+        }, "listener");
+        acceptor.setDaemon(true);
+        acceptor.start();
+        Timer timer = new Timer("ListenerProfileReloader", true);
+        timer.scheduleAtFixedRate(new TimerTask() {
+            public void run() {
+                checkListener("timer");
+            }
+        }, listenerIntervalMs, listenerIntervalMs);
+        Path port = stateDir.resolve("listener.port");
+        Path tmp = stateDir.resolve("listener.port.tmp");
+        Files.write(tmp, Integer.toString(listenerPort).getBytes(StandardCharsets.US_ASCII));
+        Files.move(tmp, port, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        log("INFO", "PassThroughHttpMultiSSLListener", "HTTPS listener on 127.0.0.1:" + listenerPort + ", SSLVerifyClient "
+                + listenerVerifyClient + ", profile checked every " + listenerIntervalMs + " ms");
+    }
+
+    void serveListener(Socket raw) {
+        SSLContext ctx;
+        String verify;
+        synchronized (this) {
+            ctx = listenerContext; // new connections only
+            verify = listenerVerifyClient;
+        }
+        try (Socket plain = raw) {
+            plain.setSoTimeout(10000);
+            SSLSocket tls = (SSLSocket) ctx.getSocketFactory().createSocket(plain, null, plain.getPort(), true);
+            tls.setUseClientMode(false);
+            if ("require".equals(verify)) {
+                tls.setNeedClientAuth(true);
+            } else if (!"none".equals(verify)) {
+                tls.setWantClientAuth(true);
+            }
+            tls.startHandshake();
+            InputStream in = tls.getInputStream();
+            int c;
+            int newlines = 0;
+            while ((c = in.read()) >= 0) { // the request head, up to its blank line
+                newlines = c == '\n' ? newlines + 1 : (c == '\r' ? newlines : 0);
+                if (newlines == 2) {
+                    break;
+                }
+            }
+            String subject = null;
+            try {
+                subject = ((X509Certificate) tls.getSession().getPeerCertificates()[0]).getSubjectX500Principal().getName();
+            } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
+                subject = null;
+            }
+            String body = subject == null ? "no client certificate" : subject;
+            String status = subject == null ? "401 Unauthorized" : "200 OK";
+            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+            OutputStream os = tls.getOutputStream();
+            os.write(("HTTP/1.1 " + status + "\r\nContent-Length: " + bytes.length + "\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            os.write(bytes);
+            os.flush();
+        } catch (Exception e) {
+            log("WARN", "SSLServerHandler", "listener handshake or request failed: " + e);
+        }
+    }
+
     // === calls through the live sender ================================================================================
 
     static boolean isIp(String host) {
@@ -478,6 +615,14 @@ public final class GatewayStandin {
         out.put("failedReloads", failedReloads);
         out.put("lastReload", lastReload);
         out.put("servers", new ArrayList<>(live.byServer.keySet()));
+        Map<String, Object> listener = new LinkedHashMap<>();
+        listener.put("port", listenerPort);
+        listener.put("intervalMs", listenerIntervalMs);
+        listener.put("verifyClient", listenerVerifyClient);
+        listener.put("checks", listenerChecks);
+        listener.put("reloads", listenerReloads);
+        listener.put("failedReloads", listenerFailedReloads);
+        out.put("listener", listener);
         return out;
     }
 
@@ -516,6 +661,10 @@ public final class GatewayStandin {
                 }
             }
         }, Math.max(1, intervalMs - (System.currentTimeMillis() - startedAt)), intervalMs);
+
+        if (listenerprofiles.exists()) {
+            startListener(stateDir);
+        }
 
         HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
         server.setExecutor(Executors.newFixedThreadPool(4, r -> {

@@ -84,3 +84,27 @@ def serving(server):
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextlib.contextmanager
+def mutual_tls_server(cert, key, client_cas):
+    """Serve HTTPS on 127.0.0.1:<free port> to clients that present a certificate issued by one of client_cas
+    (ssl.CERT_REQUIRED, as a backend that requires client certificates); yields (port, presented): presented gets the
+    DER of each accepted client certificate, one per request. A handshake without an accepted client certificate
+    fails; the server keeps serving."""
+    presented: list = []
+
+    class Recording(_Handler):
+        def do_GET(self):  # noqa: N802 - http.server's naming
+            presented.append(self.connection.getpeercert(binary_form=True))
+            super().do_GET()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(cadata="".join(pem(ca) for ca in client_cas))
+        _load(context, tmp, cert, key, ())
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recording)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        with serving(server) as port:
+            yield port, presented

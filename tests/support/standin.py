@@ -72,7 +72,7 @@ class Standin:
     """One stand-in process for one API-M home. Its log and control port live in state_dir, outside the home."""
 
     def __init__(self, home: str, state_dir, *, interval_ms: int | None = None, classes: str | None = None,
-                 migrate: bool = False, run_as: str | None = None):
+                 migrate: bool = False, run_as: str | None = None, listener_interval_ms: int | None = None):
         self.home = str(home)
         # run_as: the account the gateway runs as (started by root). The JVM then reads and writes the home as that
         # account, as a gateway does; the state folder and a copy of the classes are given to it.
@@ -80,6 +80,7 @@ class Standin:
         self.migrate = migrate  # -Dmigrate: no start-up copy, so the stand-in writes nothing in the home
         self.state_dir = str(state_dir)
         self.interval_ms = interval_ms  # None: deployment.toml's interval, clamped as WSO2 does
+        self.listener_interval_ms = listener_interval_ms  # None: deployment.toml's listener ssl_profile_interval
         self.classes = classes
         self.process: subprocess.Popen | None = None
         self.attached_pid: int | None = None  # a stand-in another process started (attach())
@@ -120,6 +121,8 @@ class Standin:
             flags.append(f"-Dstandin.testOnlyIntervalMs={int(self.interval_ms)}")
         if self.migrate:
             flags.append("-Dmigrate=true")
+        if self.listener_interval_ms is not None:
+            flags.append(f"-Dstandin.testOnlyListenerIntervalMs={int(self.listener_interval_ms)}")
         self.starts += 1
         with open(self.log_path, "a", encoding="utf-8") as log:
             log.write(f"--- start {self.starts} ---\n")
@@ -260,6 +263,56 @@ class Standin:
             if result["ok"] or time.monotonic() > deadline:
                 return result
             time.sleep(0.05)
+
+    # --- the HTTPS listener (listenerprofiles.xml) ---------------------------------------------------------------
+
+    def listener_reload_attempts(self) -> int:
+        listener = self.state()["listener"]
+        return listener["reloads"] + listener["failedReloads"]
+
+    def wait_for_listener_reload(self, after: int, timeout: float | None = None) -> dict:
+        """Wait until the listener tried to reload beyond `after` (a listener_reload_attempts() value); its state."""
+        listener = self.state()["listener"]
+        timeout = timeout if timeout is not None else listener["intervalMs"] / 1000 * 2 + 10
+        deadline = time.monotonic() + timeout
+        while listener["reloads"] + listener["failedReloads"] <= after:
+            if time.monotonic() > deadline:
+                raise StandinError(f"no listener reload within {timeout} s (state {listener}):\n{self.log()}")
+            time.sleep(0.05)
+            listener = self.state()["listener"]
+        return listener
+
+    def listener_call(self, cert_file: str | None = None, key_file: str | None = None, timeout: float = 10) -> dict:
+        """One HTTPS request to the listener as an API consumer, presenting cert_file/key_file when given:
+        {ok, status, body, error}. The client does not check the listener's own certificate (only the listener's
+        check of the client is under test)."""
+        import socket  # pylint: disable=import-outside-toplevel
+        import ssl  # pylint: disable=import-outside-toplevel
+
+        port = self.state()["listener"]["port"]
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        if cert_file:
+            context.load_cert_chain(cert_file, key_file)
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw, \
+                    context.wrap_socket(raw, server_hostname="localhost") as tls:
+                tls.sendall(b"GET /mtls HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                data = b""
+                while True:
+                    chunk = tls.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+        except (OSError, ssl.SSLError) as exc:
+            return {"ok": False, "status": None, "body": None, "error": f"{type(exc).__name__}: {exc}"}
+        head, _sep, body = data.partition(b"\r\n\r\n")
+        parts = head.split(b"\r\n", 1)[0].split()
+        status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+        if status is None:  # TLS 1.3: the server's refusal of the client certificate arrives after the handshake
+            return {"ok": False, "status": None, "body": None, "error": "the listener closed the connection (no response)"}
+        return {"ok": status == 200, "status": status, "body": body.decode("utf-8", "replace"), "error": None}
 
     def log(self) -> str:
         try:

@@ -209,3 +209,38 @@ def test_trust_issuer_over_ssh_survives_a_renewal_and_check_predicts_a_refused_k
         for check, run in refusals.items():
             assert run.rc != 0 and "matches a pin" in run.output and spki(ca) in run.output, (check, run.output[-3000:])
         assert homes() == kept, "a refused key changes nothing on any node"
+
+
+def test_listener_client_certificates_over_ssh_as_the_service_account_on_every_interpreter(fleet, nodes, tmp_path):
+    """gateway_sync_listener_certificates over SSH as each node's service account, the oldest libraries included:
+    --check predicts and writes nothing, the run puts the client CA into every node's listener truststore (owner and
+    mode kept, listenerprofiles.xml touched), each node accepts a client certificate it issued, a second run changes
+    nothing."""
+    partner_ca, partner_key = make_cert("Partner CA", ca=True)
+    client = make_cert("partner-app", issuer=partner_ca, issuer_key=partner_key)[0]
+    role_vars = {"gateway_sync_certificates": [{"alias": "orders", "certificate": pem(GOOD)}],
+                 "gateway_sync_listener_certificates": [{"alias": "partner-ca", "certificate": pem(partner_ca)}],
+                 "gateway_sync_listener_checks": [{"name": "partner-app", "certificate": pem(client)}],
+                 "gateway_sync_fail_on_untrusted": True}
+
+    def play(**kwargs):
+        return run_play(fleet, tmp_path, become=True, become_user="service",
+                        roles=[{"role": "apim.certificates.gateway_sync", "vars": role_vars}], **kwargs)
+
+    before = {name: snapshot(node) for name, node in nodes.items()}
+    audit = play(check=True)
+    assert audit.rc == 0, audit.output
+    assert {name: snapshot(node) for name, node in nodes.items()} == before, "--check changed a file, an owner or a mode"
+    assert {h: r["listener"]["changed"] for h, r in audit.task(CONVERGE_TASK).items()} == {n: True for n in nodes}
+
+    converge = play()
+    assert converge.rc == 0, converge.output
+    for host, result in converge.task(CONVERGE_TASK).items():
+        assert [(c["name"], c["accepted"]) for c in result["listener"]["checks"]] == [("partner-app", True)], (host, result["listener"])
+        assert result["listener"]["touched"].endswith("listenerprofiles.xml")
+    for node in nodes.values():
+        assert_owned_by_service_account(node)
+        held = ts.load_truststore(node.paths["persistent"], PASSWORD).fingerprints()
+        assert held["production_partner-ca_-1234"] == sha256(partner_ca), node.name
+    again = play()
+    assert again.rc == 0 and {h: r["changed"] for h, r in again.recap.items()} == {n: 0 for n in nodes}, again.output

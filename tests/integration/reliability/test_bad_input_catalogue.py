@@ -29,6 +29,9 @@ import typing
 import warnings
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import pkcs12
 
 from ansible_collections.apim.certificates.tests.integration.reliability import _inputs as inp
 from ansible_collections.apim.certificates.tests.integration.reliability._support import (
@@ -45,9 +48,10 @@ from ansible_collections.apim.certificates.tests.integration.reliability._suppor
     task,
     umount,
 )
-from ansible_collections.apim.certificates.tests.support.pki import der, make_cert, pem, sha256
+from ansible_collections.apim.certificates.tests.support.pki import der, key_pem, make_cert, pem, sha256
 
 EC = "apim.certificates.endpoint_certificate"
+EK = "apim.certificates.endpoint_keystore"
 INFO = "apim.certificates.truststore_info"
 SSL = "apim.certificates.ssl_profile"
 ROLE = "role"
@@ -55,6 +59,7 @@ PW = "Catal0gue-Store-pw"
 
 # Groups: one ansible-playbook run each (cut in chunks of CHUNK tasks).
 G_EC = "endpoint_certificate"
+G_EK = "endpoint_keystore"
 G_INFO = "truststore_info"
 G_SSL = "ssl_profile"
 G_PRIV = "unprivileged"  # run under setpriv, without CAP_DAC_OVERRIDE
@@ -393,6 +398,109 @@ def setup_gateway_live_profile_missing_from_deployment_toml(d, ctx):
     node = inp.gateway_home(home, xml_text=xml, temp_copy=False)
     inp.seed_store(custom, "wso2carbon")
     return {"apim_home": node["home"], "alias": "payments", "endpoint": "https://payments.internal/", "certificate": pem(B)}
+
+
+# === endpoint_keystore ====================================================================================
+# a key pair given wrong, or a keystore the gateway could not use after the change (tests/integration/
+# test_endpoint_keystore.py has more, run in check mode too)
+
+EK_PASSPHRASE = "Catal0gue-Passphrase"
+EK_CA_KEY = ec.generate_private_key(ec.SECP256R1())
+EK_CA, _EK_CA_KEY = make_cert("Catalogue Client CA", ca=True, sans=[], key=EK_CA_KEY)
+EK_LEAF_KEY = ec.generate_private_key(ec.SECP256R1())
+EK_LEAF, _EK_LEAF_KEY = make_cert("client.catalogue.test", issuer=EK_CA, issuer_key=EK_CA_KEY, key=EK_LEAF_KEY)
+EK_OTHER_KEY = ec.generate_private_key(ec.SECP256R1())
+EK_ENCRYPTED = EK_LEAF_KEY.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                         serialization.BestAvailableEncryption(EK_PASSPHRASE.encode())).decode()
+
+
+def key_pair(d, **extra):
+    args = {"path": os.path.join(d, "keystore.jks"), "password": PW, "key_password": PW, "alias": "client", "create": True,
+            "private_key": EK_ENCRYPTED, "private_key_passphrase": EK_PASSPHRASE, "certificate": pem(EK_LEAF) + pem(EK_CA)}
+    args.update(extra)
+    return {k: v for k, v in args.items() if v is not None}
+
+
+def keystore_with_key(path, key_password, store_type="JKS"):
+    """A keystore holding another key entry, written by the library (not the module under test's run)."""
+    from ansible_collections.apim.certificates.plugins.module_utils import _keystore as ks  # pylint: disable=import-outside-toplevel
+
+    other, _other_key = make_cert("other.catalogue.test", key=EK_OTHER_KEY)
+    request = ks.resolve_request({"alias": "other", "private_key": key_pem(EK_OTHER_KEY), "certificate": pem(other)})
+    ks.manage(request, ks.Options(create=True), path=path, password=PW, key_password=key_password, store_type=store_type)
+    return path
+
+
+@case(G_EK, "keystore-key-without-certificate", EK, r"key pair for alias 'client': a private key without its certificate")
+def setup_keystore_key_without_certificate(d, ctx):
+    return key_pair(d, certificate=None)
+
+
+@case(G_EK, "keystore-certificate-without-key", EK, r"key pair for alias 'client': a certificate without its private key")
+def setup_keystore_certificate_without_key(d, ctx):
+    return key_pair(d, private_key=None, private_key_passphrase=None)
+
+
+@case(G_EK, "keystore-wrong-passphrase", EK,
+      r"key pair for alias 'client' \(private_key\): the private key cannot be decrypted with private_key_passphrase")
+def setup_keystore_wrong_passphrase(d, ctx):
+    return key_pair(d, private_key_passphrase="wrong-passphrase")
+
+
+@case(G_EK, "keystore-key-for-another-certificate", EK, r"the private key does not match the certificate given")
+def setup_keystore_key_for_another_certificate(d, ctx):
+    return key_pair(d, private_key=key_pem(EK_OTHER_KEY), private_key_passphrase=None)
+
+
+@case(G_EK, "keystore-store-password-but-no-key-password", EK,
+      r"keystore {d}/keystore\.jks: key_password is required for a JKS keystore")
+def setup_keystore_store_password_but_no_key_password(d, ctx):
+    return key_pair(d, key_password=None)
+
+
+@case(G_EK, "keystore-pkcs12-with-another-key-password", EK, r"a PKCS12 keystore has one password for the store and its keys")
+def setup_keystore_pkcs12_with_another_key_password(d, ctx):
+    return key_pair(d, path=os.path.join(d, "keystore.p12"), store_type="PKCS12", key_password="not-the-store-password")
+
+
+@case(G_EK, "keystore-incomplete-chain", EK, r"the chain is incomplete: it ends at .*client\.catalogue\.test.*; add the issuing CA")
+def setup_keystore_incomplete_chain(d, ctx):
+    return key_pair(d, certificate=pem(EK_LEAF))
+
+
+@case(G_EK, "keystore-other-key-entry-with-another-key-password", EK,
+      r"keystore {d}/keystore\.jks: its key entry 'other' does not open with key_password")
+def setup_keystore_other_key_entry_with_another_key_password(d, ctx):
+    keystore_with_key(os.path.join(d, "keystore.jks"), "another-key-password")
+    return key_pair(d, create=None)
+
+
+@case(G_EK, "keystore-pkcs12-holding-another-entry", EK, r"holds 'other' \(PrivateKeyEntry\) besides alias 'client'")
+def setup_keystore_pkcs12_holding_another_entry(d, ctx):
+    keystore_with_key(os.path.join(d, "keystore.p12"), PW, "PKCS12")
+    return key_pair(d, path=os.path.join(d, "keystore.p12"), key_password=None)
+
+
+@case(G_EK, "keystore-jceks-non-ascii-key-password", EK, r"a JCEKS key password must be printable ASCII")
+def setup_keystore_jceks_non_ascii_key_password(d, ctx):
+    return key_pair(d, path=os.path.join(d, "keystore.jceks"), store_type="JCEKS", key_password="clé-privée")
+
+
+@case(G_EK, "keystore-pkcs12-bundle-wrong-password", EK,
+      r"\(pkcs12_path {d}/client\.p12\): cannot open the PKCS#12 bundle: wrong pkcs12_password")
+def setup_keystore_pkcs12_bundle_wrong_password(d, ctx):
+    bundle = os.path.join(d, "client.p12")
+    with open(bundle, "wb") as handle:
+        handle.write(pkcs12.serialize_key_and_certificates(
+            b"client", EK_LEAF_KEY, EK_LEAF, [EK_CA], serialization.BestAvailableEncryption(b"bundle-password")))
+    return key_pair(d, private_key=None, private_key_passphrase=None, certificate=None, pkcs12_path=bundle,
+                    pkcs12_password="wrong")
+
+
+@case(G_EK, "keystore-alias-is-a-trusted-certificate", EK, r"alias 'a' in keystore {d}/store\.jks is a trustedCertEntry, not a key entry")
+def setup_keystore_alias_is_a_trusted_certificate(d, ctx):
+    path = store(d, entries=[("a", A)])
+    return key_pair(d, path=path, alias="a", create=None)
 
 
 # === truststore_info ======================================================================================
@@ -1083,5 +1191,5 @@ def test_known_bug(groups, item):
 def test_the_catalogue_is_large_and_distinct():
     ids = [c.id for c in CASES if not c.bug]
     assert len(ids) == len(set(ids))
-    assert {c.target for c in CASES} == {EC, INFO, SSL, ROLE}, "every module and the role"
+    assert {c.target for c in CASES} == {EC, EK, INFO, SSL, ROLE}, "every module and the role"
     assert len(ids) >= 30

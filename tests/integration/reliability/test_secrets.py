@@ -17,11 +17,13 @@ import stat
 import sys
 from xml.sax.saxutils import escape
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from ansible_collections.apim.certificates.plugins.module_utils import _masking as masking
 from ansible_collections.apim.certificates.tests.integration.reliability import _inputs as inp
 from ansible_collections.apim.certificates.tests.integration.reliability._support import ProcessSampler, TaskResult, by_task, play, run_plays, snapshot, task
-from ansible_collections.apim.certificates.tests.support.pki import make_cert, pem
+from ansible_collections.apim.certificates.tests.support.pki import key_pem, make_cert, pem
 from ansible_collections.apim.certificates.tests.support.servers import https_server
 
 STORE_PW = "Zx9-Store-7f1c-<&>"  # a truststore given by path
@@ -32,11 +34,22 @@ NEW_DEFAULT_PW = "Zx9-NewDefault-5b7a"
 ROLE_TRUST_PW = "Zx9-RoleTrust-1e9d-<x>"
 ROLE_KEY_PW = "Zx9-RoleKey-6c3b"
 WRONG_PW = "Zx9-Wrong-c4d5"
-SECRETS = (STORE_PW, GATEWAY_PW, CUSTOM_TRUST_PW, CUSTOM_KEY_PW, NEW_DEFAULT_PW, ROLE_TRUST_PW, ROLE_KEY_PW, WRONG_PW)
+KEYSTORE_PW = "Zx9-Keystore-2a7e-<&>"  # endpoint_keystore's keystore given by path
+KEY_ENTRY_PW = "Zx9-KeyEntry-8d1f"
+KEY_PASSPHRASE = "Zx9-Passphrase-4b6c"
+CLIENT_KEY = ec.generate_private_key(ec.SECP256R1())
+CLIENT, _CLIENT_KEY = make_cert("gateway.client.test", key=CLIENT_KEY)
+CLIENT_KEY_PEM = CLIENT_KEY.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.BestAvailableEncryption(KEY_PASSPHRASE.encode())).decode()
+# a piece of the private key itself, plain and as given (encrypted PEM), counts as a secret too
+CLIENT_KEY_PIECES = (key_pem(CLIENT_KEY).splitlines()[2], CLIENT_KEY_PEM.splitlines()[2])
+SECRETS = (STORE_PW, GATEWAY_PW, CUSTOM_TRUST_PW, CUSTOM_KEY_PW, NEW_DEFAULT_PW, ROLE_TRUST_PW, ROLE_KEY_PW, WRONG_PW,
+           KEYSTORE_PW, KEY_ENTRY_PW, KEY_PASSPHRASE) + CLIENT_KEY_PIECES
 # How the same secrets look once written into XML (and, where it differs, in JSON output).
 VARIANTS = tuple(sorted({v for s in SECRETS for v in (s, escape(s, {'"': "&quot;", "'": "&apos;"}), escape(s), json.dumps(s)[1:-1])}))
 
 EC = "apim.certificates.endpoint_certificate"
+EK = "apim.certificates.endpoint_keystore"
 INFO = "apim.certificates.truststore_info"
 SSL = "apim.certificates.ssl_profile"
 BACKEND, BACKEND_KEY = make_cert("localhost", sans=["localhost", "127.0.0.1"])
@@ -57,6 +70,7 @@ def _leak_run(root: str) -> dict:
     files = os.path.join(root, "files")
     os.makedirs(files)
     path_store = os.path.join(files, "backends.p12")
+    keystore = os.path.join(files, "client-keystore.jks")
     node = inp.gateway_home(os.path.join(files, "gw"), toml_text=gateway_toml(GATEWAY_PW), password=GATEWAY_PW)
     role_node = inp.gateway_home(os.path.join(files, "role-gw"), toml_text=gateway_toml(GATEWAY_PW), password=GATEWAY_PW)
     custom_trust = inp.seed_store(os.path.join(files, "custom-trust.jks"), CUSTOM_TRUST_PW)
@@ -75,6 +89,8 @@ def _leak_run(root: str) -> dict:
         endpoint = f"https://localhost:{port}/"
         add = {"path": path_store, "password": STORE_PW, "store_type": "PKCS12", "create": True, "alias": "backend",
                "certificate": pem(BACKEND)}
+        key_pair = {"path": keystore, "password": KEYSTORE_PW, "key_password": KEY_ENTRY_PW, "create": True, "alias": "client",
+                    "private_key": CLIENT_KEY_PEM, "private_key_passphrase": KEY_PASSPHRASE, "certificate": pem(CLIENT)}
         tasks = [
             task("ec-path-check", EC, add, check_mode=True),
             task("ec-path-create", EC, add),
@@ -85,6 +101,16 @@ def _leak_run(root: str) -> dict:
             task("ec-gateway-fetch", EC, {"apim_home": node["home"], "alias": "orders", "endpoint": endpoint, "backup": True}),
             task("ec-gateway-wrong-password", EC, {"apim_home": node["home"], "alias": "x", "certificate": pem(OTHER),
                                                    "password": WRONG_PW}),
+            task("ek-path-check", EK, key_pair, check_mode=True),
+            task("ek-path-create", EK, key_pair),
+            task("ek-path-unchanged", EK, key_pair),
+            task("ek-path-rekey", EK, dict(key_pair, key_password=NEW_DEFAULT_PW, backup=True)),
+            task("ek-path-wrong-passphrase", EK, dict(key_pair, private_key_passphrase=WRONG_PW)),
+            # the passwords are given: the node's sslprofiles.xml names the keystore with WSO2's default password
+            task("ek-gateway", EK, {"apim_home": node["home"], "alias": "client", "private_key": CLIENT_KEY_PEM,
+                                    "private_key_passphrase": KEY_PASSPHRASE, "certificate": pem(CLIENT),
+                                    "password": GATEWAY_PW, "key_password": GATEWAY_PW}),
+            task("info-keystore", INFO, {"path": keystore, "password": KEYSTORE_PW}),
             task("info-path", INFO, {"path": path_store, "password": STORE_PW, "content": True,
                                      "verify_endpoints": [endpoint]}),
             task("info-path-wrong-password", INFO, {"path": path_store, "password": WRONG_PW}),
@@ -147,13 +173,16 @@ def test_nothing_leaked(tmp_path_factory):
 def scenarios_ran_as_intended(leak_run):
     results = by_task(leak_run["records"], "localhost")
     expected_failures = {"ec-path-wrong-password", "ec-gateway-wrong-password", "info-path-wrong-password",
-                         "ssl-wrong-store-password"}
+                         "ssl-wrong-store-password", "ek-path-wrong-passphrase"}
     for name, result in results.items():
         assert result.failed == (name in expected_failures), f"{name}: {result.get('msg')}"
     for name in ("ec-path-check", "ec-path-create", "ec-path-backup", "ec-gateway-check", "ec-gateway-fetch",
-                 "ssl-check", "ssl-add", "ssl-new-default-password"):
+                 "ssl-check", "ssl-add", "ssl-new-default-password", "ek-path-check", "ek-path-create", "ek-path-rekey",
+                 "ek-gateway"):
         assert results[name].changed, name
     assert not results["ec-path-unchanged"].changed and not results["ssl-unchanged"].changed
+    assert not results["ek-path-unchanged"].changed and results["ek-gateway"]["touched"]
+    assert results["info-keystore"]["entries"][0]["chain"][0]["subject"] == "O=apim.certificates tests,CN=gateway.client.test"
     assert results["ec-path-backup"]["backup_file"] and results["ssl-add"]["backup_file"]
     assert results["info-gateway"]["trust_checks"][0]["trusted"] is True
     converge = "Converge the node (SSL profiles if asked for, trusted certificates in the live and persistent truststores, reload)"
@@ -180,6 +209,8 @@ def diffs_were_really_shown_and_masked(leak_run):
     assert "<Password>********</Password>" in xml_diff["after"]
     assert results["ssl-new-default-password"]["diff"][0]["after"].count('"********"') >= 3
     assert results["ec-gateway-fetch"]["diff"]["after"]
+    assert results["ek-path-create"].get("diff", {}).get("after", {}).get("client", {}).get("chain"), "endpoint_keystore's diff"
+    assert results["ek-gateway"].get("diff", {}).get("after"), "endpoint_keystore's gateway diff"
 
 
 def no_password_in_a_file_name(leak_run):
@@ -191,7 +222,7 @@ def no_password_in_a_file_name(leak_run):
 
 
 def no_password_on_a_command_line(leak_run):
-    for module in ("endpoint_certificate", "truststore_info", "ssl_profile"):
+    for module in ("endpoint_certificate", "endpoint_keystore", "truststore_info", "ssl_profile"):
         assert any(f"AnsiballZ_{module}" in line for line in leak_run["cmdlines"]), \
             f"the sampler never saw {module} running ({leak_run['samples']} samples): it proved nothing"
     for line in leak_run["cmdlines"]:

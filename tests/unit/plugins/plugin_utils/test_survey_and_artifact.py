@@ -103,7 +103,8 @@ def test_artifact_of_one_batch():
         "schema_version": 1, "check_mode": True, "nodes": 2, "node_names": ["gw1", "gw2"], "nodes_changed": ["gw1"],
         "drifted": True, "drift": DRIFT["aliases"], "not_in_source": {"gw1": ["legacy"]},
         "certificates": {"added": 1, "replaced": 0, "removed": 1}, "ssl_profiles": {}, "expiring_within_days": 30,
-        "expiring": SUMMARY["expiring"], "dropped": {}, "trust_checks": SUMMARY["trust_checks"], "untrusted": {"gw2": ["https://a/"]},
+        "expiring": SUMMARY["expiring"], "dropped": {}, "key_pairs": {}, "key_pair_checks": {}, "listener": {}, "listener_checks": {},
+        "trust_checks": SUMMARY["trust_checks"], "untrusted": {"gw2": ["https://a/"]},
         "reload_due": {"gw1": 600000}, "served_leaves": {}, "leaf_only": {}, "rotation_pending": {}, "safe_to_remove": {},
     }
 
