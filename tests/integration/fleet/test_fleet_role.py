@@ -244,3 +244,41 @@ def test_listener_client_certificates_over_ssh_as_the_service_account_on_every_i
         assert held["production_partner-ca_-1234"] == sha256(partner_ca), node.name
     again = play()
     assert again.rc == 0 and {h: r["changed"] for h, r in again.recap.items()} == {n: 0 for n in nodes}, again.output
+
+
+def test_key_pairs_over_ssh_as_the_service_account_on_every_interpreter(fleet, nodes, tmp_path):
+    """gateway_sync_key_pairs over SSH as each node's service account, the oldest libraries included (JKS key
+    protection without pyjks): --check writes nothing, the run puts the key pair into every node's wso2carbon.jks
+    (owner and mode kept), a second run changes nothing, and the key never reaches the output (-v)."""
+    from cryptography.hazmat.primitives.asymmetric import ec  # pylint: disable=import-outside-toplevel
+    from ansible_collections.apim.certificates.tests.support.pki import key_pem  # pylint: disable=import-outside-toplevel
+
+    ca, ca_key = make_cert("Client CA", ca=True)
+    leaf_key = ec.generate_private_key(ec.SECP256R1())
+    leaf = make_cert("gateway-client", issuer=ca, issuer_key=ca_key, key=leaf_key)[0]
+    key_text = key_pem(leaf_key)
+    role_vars = {"gateway_sync_key_pairs": [{"alias": "orders-client", "private_key": key_text, "certificate": pem(leaf) + pem(ca)}]}
+
+    def play(**kwargs):
+        return run_play(fleet, tmp_path, become=True, become_user="service", verbosity=1,
+                        roles=[{"role": "apim.certificates.gateway_sync", "vars": role_vars}], **kwargs)
+
+    before = {name: snapshot(node) for name, node in nodes.items()}
+    audit = play(check=True)
+    assert audit.rc == 0, audit.output
+    assert {name: snapshot(node) for name, node in nodes.items()} == before, "--check changed a file, an owner or a mode"
+    converge = play()
+    assert converge.rc == 0, converge.output
+    for output in (audit.output, converge.output):
+        assert key_text.splitlines()[1] not in output and "PRIVATE KEY" not in output, "the key reached the output"
+    for host, result in converge.task(CONVERGE_TASK).items():
+        assert [(k["alias"], k["action"], k["fingerprint"]) for k in result["key_pairs"]] == [
+            ("orders-client", "added", result["key_pairs"][0]["fingerprint"])], (host, result["key_pairs"])
+    for node in nodes.values():
+        assert_owned_by_service_account(node)
+        entry = ts.load_truststore(node.paths["keystore"], PASSWORD).entries["orders-client"]
+        assert entry.entry_type == "PrivateKeyEntry" and entry.sha256 == sha256(leaf), node.name
+        if KEYTOOL:
+            assert keytool_list(node.paths["keystore"], PASSWORD)["orders-client"] == ("PrivateKeyEntry", sha256(leaf))
+    again = play()
+    assert again.rc == 0 and {h: r["changed"] for h, r in again.recap.items()} == {n: 0 for n in nodes}, again.output
