@@ -424,6 +424,22 @@ def raw_names(der: bytes):
         return None
 
 
+def serial_number(der: bytes):
+    """The certificate's serialNumber as a decimal string (x509-certificate-exporter's serial_number label), or None
+    when der is not the DER this module reads."""
+    try:
+        _tag, start, end = tlv(der, 0, len(der))
+        _tag, tbs_start, tbs_end = tlv(der, start, end)
+        fields = children(der, tbs_start, tbs_end)
+    except (Unsure, ValueError, IndexError):
+        return None
+    position = 1 if fields and fields[0][0] == 0xA0 else 0  # [0] EXPLICIT version, then serialNumber
+    if position >= len(fields) or fields[position][0] != 0x02:
+        return None
+    _serial_tag, first, last = fields[position]
+    return str(int.from_bytes(der[first:last], "big", signed=True))
+
+
 def spki(der: bytes):
     """The certificate's SubjectPublicKeyInfo, header included (what an RFC 7469 pin hashes), or None when the bytes
     cannot be walked."""

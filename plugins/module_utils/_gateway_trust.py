@@ -68,6 +68,25 @@ def store_state(store, roles: list, stock: Ownership, keep=frozenset()) -> dict:
     }
 
 
+def certificate_facts(stores: list, stock: Ownership, keep=frozenset()) -> dict:
+    """SHA-256 -> {subject, issuer, serial_number, not_after} of every certificate store_state lists (not stock, or
+    named): what the role's report files show of each (x509-certificate-exporter's labels), once per certificate."""
+    from ansible_collections.apim.certificates.plugins.module_utils import _der  # pylint: disable=import-outside-toplevel
+
+    facts = {}
+    for store, _roles, _secret in stores:
+        for alias, entry in store.entries.items():
+            if entry.certificate is None or entry.sha256 in facts or (stock(alias) and alias not in keep):
+                continue
+            try:
+                info = certs.describe_der(entry.certificate)
+            except (ValueError, ApimCertificatesError):
+                continue
+            facts[entry.sha256] = {"subject": info.subject, "issuer": info.issuer,
+                                   "serial_number": _der.serial_number(entry.certificate), "not_after": certs.iso_utc(info.not_after)}
+    return facts
+
+
 def _expiring(stores: list, stock: Ownership, within_days: int, now: datetime.datetime) -> list:
     found = {}
     for store, roles, _secret in stores:
@@ -231,6 +250,7 @@ def sync(*, apim_home: str, password=None, store_type: str = "auto", certificate
     result["after"] = result["before"] if after is before else {
         "stores": [store_state(s, roles, stock, keep) for s, roles, _secret in after]}
     result["requested"] = requested
+    result["certificates"] = certificate_facts(after, stock, keep)
     result["dropped"] = dropped
     if drop_warning:
         result["warnings"].append(drop_warning)

@@ -386,6 +386,13 @@ listener:
         truststore:
           description: The store checked.
           type: str
+certificates:
+  description:
+    - The facts of every certificate RV(after) lists (stock entries aside, unless named), once each, by SHA-256 - what
+      the role's report files show (x509-certificate-exporter's labels).
+  returned: always
+  type: dict
+  sample: {"AB:CD:...": {"subject": "CN=orders.internal", "issuer": "CN=Orders CA", "serial_number": "4096", "not_after": "2027-01-01T00:00:00Z"}}
 dropped:
   description: The certificates O(drop) removed (in check mode, would remove), by alias; empty without O(drop).
   returned: always

@@ -7,9 +7,9 @@ reads: one file on the controller for the whole fleet, every series labelled wit
 (``node``). docs/report.md documents the design and every metric.
 
 The certificate metrics use x509-certificate-exporter's names and labels (x509_cert_not_after, x509_cert_expired;
-filepath, subject_CN, issuer_CN), so that dashboards and alerts written for it work; alias and role (the store:
-live, persistent, live+persistent, keystore) are added. serial_number is not given: the nodes' results do not carry
-it. What is this collection's own has the apim_ prefix.
+filepath, subject_CN, issuer_CN, serial_number for trusted certificates, from gateway_trust's certificates facts), so
+that dashboards and alerts written for it work; alias and role (the store: live, persistent, live+persistent,
+keystore) are added. What is this collection's own has the apim_ prefix.
 """
 
 from __future__ import annotations
@@ -93,6 +93,8 @@ def render(view: dict) -> str:
         for role, path in event.get("stores") or []:
             labels = {"node": event["node"], "filepath": path, "alias": event["alias"], "role": role,
                       "subject_CN": event["subject_cn"], "issuer_CN": event["issuer_cn"]}
+            if event.get("serial_number"):
+                labels["serial_number"] = event["serial_number"]
             fam.add("x509_cert_not_after", labels, _seconds(event["when"]))
             fam.add("x509_cert_expired", labels, event["when"] <= now)
     for column in view["columns"]:

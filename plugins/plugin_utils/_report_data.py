@@ -138,14 +138,27 @@ def _state(fingerprint, reference, wants_absent: bool, stock: bool) -> str:
 
 
 def certificate_dates(result: dict) -> dict:
-    """alias -> {subject, issuer, not_after, fingerprint} of what a node's result dates (see the module docstring)."""
+    """alias -> {subject, issuer, not_after, fingerprint, serial_number} of what a node's result dates (see the module
+    docstring): every certificate its after-state lists, from gateway_trust's certificates facts where the result has
+    them; otherwise (an older node result) what expiring, dropped and results say."""
     found = {}
+    facts = result.get("certificates") or {}
+    for store in (result.get("after") or {}).get("stores", []):
+        for alias, fingerprint in (store.get("entries") or {}).items():
+            fact = facts.get(fingerprint)
+            if fact and alias not in found:
+                found[alias] = {"subject": fact.get("subject"), "issuer": fact.get("issuer"), "not_after": fact.get("not_after"),
+                                "fingerprint": fingerprint, "serial_number": fact.get("serial_number")}
+    from_facts = set(found)
     for item in result.get("expiring", []):
-        found[item["alias"]] = {"subject": None, "issuer": None, "not_after": item.get("not_after"), "fingerprint": None}
+        if item["alias"] not in from_facts:
+            found[item["alias"]] = {"subject": None, "issuer": None, "not_after": item.get("not_after"), "fingerprint": None}
     for item in result.get("dropped", []):
-        found.setdefault(item["alias"], {"issuer": None, "fingerprint": None}).update(subject=item.get("subject"), not_after=item.get("not_after"))
+        if item["alias"] not in from_facts:
+            entry = found.setdefault(item["alias"], {"issuer": None, "fingerprint": None})
+            entry.update(subject=item.get("subject"), not_after=item.get("not_after"))
     for item in result.get("results", []):
-        if item.get("action") == "removed" or not item.get("not_after"):
+        if item["alias"] in from_facts or item.get("action") == "removed" or not item.get("not_after"):
             continue
         found[item["alias"]] = {"subject": item.get("subject"), "issuer": item.get("issuer"), "not_after": item["not_after"],
                                 "fingerprint": item.get("fingerprint")}
@@ -203,7 +216,7 @@ def build(results: dict, report: dict, *, expiry_warn_days: int, check_mode: boo
         result = results[node]
         for alias, item in sorted(certificate_dates(result).items()):
             add("trusted certificate", node, alias, item["subject"], item["issuer"], item["not_after"], alias=alias,
-                fingerprint=item["fingerprint"],
+                fingerprint=item["fingerprint"], serial_number=item.get("serial_number"),
                 stores=[(role, store["path"]) for role, store in sorted(after[node].items()) if store["entries"].get(alias)])
         for keystore in result.get("keystores") or []:
             for entry in keystore.get("key_entries") or []:

@@ -101,9 +101,9 @@ def test_metrics_parse_and_match_the_fleet(fleet_report):
         for role in ("live", "persistent"):
             for alias, cert in (("orders", GOOD), ("billing", BILLING), ("payments", WRONG)):
                 labels = {"node": node_name, "filepath": node[role], "alias": alias, "role": role,
-                          "subject_CN": _cn(cert), "issuer_CN": ""}
+                          "subject_CN": _cn(cert), "issuer_CN": _cn(cert), "serial_number": str(cert.serial_number)}
                 expected[tuple(sorted(labels.items()))] = _epoch(cert)
-    # issuer_CN is not in gateway_trust's results for trusted certificates: empty; everything else value by value
+    # every trusted certificate value by value, with x509-certificate-exporter's labels (self-signed: issuer = subject)
     keystore = {key: value for key, value in not_after.items() if ("role", "keystore") in key}
     assert {key: value for key, value in not_after.items() if key not in keystore} == expected
     # the gateway's own key pair (wso2carbon.jks, which the simulated nodes' SSL profile presents), one per node
