@@ -32,7 +32,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 FLOOR_VENV := $(BUILD)/floor-venv
 FLOOR_STAMP := $(FLOOR_VENV)/.stamp
 
-.PHONY: help venv collection unit unit-floor node-python integration integration-targets interop sanity sanity-matrix changelog-lint lint docs docs-check molecule bench reliability-long test demo ee-context clean
+.PHONY: help venv collection unit unit-floor node-python integration integration-targets interop sanity sanity-matrix matrix matrix-ends galaxy-importer changelog-lint lint docs docs-check molecule bench reliability-long test demo ee-context clean
 
 help:
 	@echo 'Targets:'
@@ -45,15 +45,19 @@ help:
 	@echo '  unit-floor      tests/unit on the oldest node libraries claimed (cryptography 3.4.8, tomlkit 0.9.2)'
 	@echo '  node-python     vermin: the node-side code (modules, module_utils) needs no Python newer than 3.8'
 	@echo '  sanity          ansible-test sanity --venv on a copy in build/sanity (SANITY_ARGS=...)'
-	@echo '  sanity-matrix   sanity again with the newest ansible-core on Python 3.13/3.12 (after the default one)'
-	@echo '  lint            ansible-lint --offline --profile production at the collection root (as Galaxy's importer)'
+	@echo '  sanity-matrix   sanity again with the newest ansible-core (2.21 on Python 3.13; the matrix venv)'
+	@echo '  matrix          every ansible-core claimed (2.16-2.21): sanity, module/role integration, the role over SSH'
+	@echo '                  (hack/matrix.py; MATRIX_ARGS="--versions 2.16,2.20 --parts sanity"); times in a summary table'
+	@echo '  matrix-ends     the matrix for the oldest and the newest ansible-core only (2.16 on 3.11, 2.21 on 3.13)'
+	@echo '  galaxy-importer Galaxy/Automation Hub import checks on the built tarball (own venv; no containers)'
+	@echo '  lint            ansible-lint --offline --profile production at the collection root (as the Galaxy importer runs it)'
 	@echo '  docs            regenerate docs/reference from the plugins and the role (docs-check: fail when stale)'
 	@echo '  molecule        the gateway_sync role on three simulated nodes (converge, idempotence, verify)'
 	@echo '  bench           benchmarks with PASS/MISS per target (BENCH_ARGS=--quick); see docs/performance.md'
 	@echo '  reliability-long  the long crash-safety, concurrency and property variants (about 5 min)'
 	@echo '  changelog-lint  antsibull-changelog lint'
 	@echo '  test            venv collection node-python unit unit-floor integration integration-targets interop sanity'
-	@echo '                  sanity-matrix changelog-lint lint docs-check, stopping at the first failure'
+	@echo '                  matrix-ends galaxy-importer changelog-lint lint docs-check, stopping at the first failure'
 	@echo '  ee-context      the execution environment build context in build/ee (execution-environment.yml; docs/awx.md)'
 	@echo '  demo            the main job on three simulated gateway nodes (DEMO_ARGS=--fresh to rebuild them)'
 	@echo '  clean           remove build/ and .venv/'
@@ -126,16 +130,29 @@ integration-targets: venv
 changelog-lint: venv
 	"$(VENV)/bin/antsibull-changelog" lint
 
-test: venv collection node-python unit unit-floor integration integration-targets interop sanity sanity-matrix changelog-lint lint docs-check
+test: venv collection node-python unit unit-floor integration integration-targets interop sanity matrix-ends galaxy-importer changelog-lint lint docs-check
 	@echo 'make test: all steps passed'
 
-# --- demo ------------------------------------------------------------------------------------------
+# --- the ansible-core matrix (README.md "Supported ansible-core and Python versions") -----------------
 
-# Three simulated gateway nodes with drift, a local HTTPS backend, the gateway_sync role, a JVM trust check.
-# Re-running reports no change; DEMO_ARGS=--fresh rebuilds the nodes with drift.
-# The same on the newest ansible-core the newest pyenv/system Python (3.13, 3.12) can run.
-sanity-matrix: venv collection sanity
-	hack/sanity-matrix.sh $(SANITY_ARGS)
+# Every ansible-core meta/runtime.yml claims, each in its own venv (build/matrix/<version>/venv, pins in hack/matrix/)
+# on a controller Python it supports: ansible-test sanity, the module and role integration tests with it as the
+# controller, the role over the SSH fleet. A summary table with the time of each part at the end; fails when a part
+# fails or skips, or when README.md's support table is not the one the matrix runs. make test runs the two ends.
+MATRIX_ARGS ?=
+matrix: venv collection
+	"$(VPY)" hack/matrix.py $(MATRIX_ARGS)
+
+matrix-ends: venv collection
+	"$(VPY)" hack/matrix.py --ends $(MATRIX_ARGS)
+
+# sanity with the newest ansible-core alone (2.21 on Python 3.13, the matrix's venv); make matrix-ends includes it.
+sanity-matrix: venv collection
+	"$(VPY)" hack/matrix.py --versions 2.21 --parts sanity -- $(SANITY_ARGS)
+
+# galaxy-importer on the tarball ansible-galaxy collection build makes: no error and no warning allowed.
+galaxy-importer:
+	PYTHON="$(PYTHON)" hack/galaxy-importer.sh
 
 # The role's multi-node Molecule scenario on its own (make integration runs it too, through pytest).
 molecule: venv collection
@@ -165,6 +182,10 @@ docs-check: venv collection
 lint: venv collection
 	"$(VENV)/bin/ansible-lint" --offline --profile production
 
+# --- demo ------------------------------------------------------------------------------------------
+
+# Three simulated gateway nodes with drift, a local HTTPS backend, the gateway_sync role, a JVM trust check.
+# Re-running reports no change; DEMO_ARGS=--fresh rebuilds the nodes with drift.
 demo: venv collection
 	@mkdir -p "$(BUILD)/demo" "$(ANSIBLE_LOCAL_TEMP)" "$(ANSIBLE_REMOTE_TEMP)"
 	"$(VPY)" demo/run_demo.py --dir "$(BUILD)/demo" $(DEMO_ARGS)

@@ -34,6 +34,8 @@ def node_python(request):
     flavor = request.param
     reason = fleet.node_python_missing(flavor)
     if reason:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI must run the node Python {flavor}, but: {reason}")
         pytest.skip(f"node Python {flavor}: {reason}")
     version, pins, _what = fleet.NODE_PYTHONS[flavor]
     return flavor, fleet.interpreter(flavor), version, pins

@@ -30,7 +30,8 @@ SOURCE = os.path.join(ROOT, "tests", "standin", "GatewayStandin.java")
 CACHE = os.path.join(ROOT, "build", "standin")
 JAVA = shutil.which("java")
 JAVAC = shutil.which("javac")
-STANDIN_MISSING = "no JDK (java and javac) on this machine: the gateway stand-in is a Java program"
+STANDIN_MISSING = ("no JDK (java and javac) on this machine, or no tests/standin/GatewayStandin.java (an installed "
+                   "collection): the gateway stand-in is a Java program compiled from that source")
 # The stand-in is long-lived but small: the C1 compiler and the serial GC keep its start-up and footprint low.
 JVM_FLAGS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx64m", "-Xss512k")
 IGNORED = "Ignoring reload SSL config since there is an invalid configuration."
@@ -39,7 +40,8 @@ _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopba
 
 
 def available() -> bool:
-    return bool(JAVA and JAVAC)
+    """A JDK, and the stand-in's source (which the collection's tarball does not ship)."""
+    return bool(JAVA and JAVAC) and os.path.exists(SOURCE)
 
 
 def compile_standin() -> str:
