@@ -15,8 +15,7 @@ from __future__ import annotations
 import collections
 
 from ansible_collections.apim.certificates.plugins.module_utils import _desired
-from ansible_collections.apim.certificates.plugins.module_utils._errors import CertificateError, FileWriteError
-from ansible_collections.apim.certificates.plugins.module_utils._fileio import touch, touch_problem
+from ansible_collections.apim.certificates.plugins.module_utils._errors import CertificateError
 from ansible_collections.apim.certificates.plugins.module_utils._profile_families import SENDER
 from ansible_collections.apim.certificates.plugins.module_utils._truststore import converge_truststores
 from ansible_collections.apim.certificates.plugins.module_utils._truststore_records import Record, StoreTarget
@@ -189,15 +188,9 @@ def apply_targets(targets: list, order: list, options: Options, *, config, famil
             result["reload_within_ms"] = config.reload_within_ms
         result["touched"] = None
         if changed and options.reload:
-            # the family's reloader watches its profile file (_profile_families): touch it
-            reload_file = config.profile_file(family)
-            if check_mode:
-                problem = touch_problem(reload_file)
-                if problem:
-                    raise FileWriteError(problem)
-            else:
-                touch(reload_file)
-            result["touched"] = reload_file
+            from ansible_collections.apim.certificates.plugins.module_utils._gateway import touch_profile  # pylint: disable=import-outside-toplevel
+
+            result["touched"] = touch_profile(config, family, check_mode)
     result["warnings"] = warnings
     return result, outcomes
 

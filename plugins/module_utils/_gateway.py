@@ -284,6 +284,23 @@ def _listener(values: dict, apim_home: str, toml_path: str) -> ListenerView | No
                         dict(profile.settings), periods)
 
 
+def touch_profile(config, family, check_mode: bool) -> str:
+    """Make the running gateway reload family's profiles (_profile_families: SENDER's sslprofiles.xml, LISTENER's
+    listenerprofiles.xml): touch the file its reloader watches, or in check mode fail as touching it would. The one
+    reload step of every writer (truststores, keystores, listener certificates); returns the file."""
+    from ansible_collections.apim.certificates.plugins.module_utils._errors import FileWriteError  # pylint: disable=import-outside-toplevel
+    from ansible_collections.apim.certificates.plugins.module_utils._fileio import touch, touch_problem  # pylint: disable=import-outside-toplevel
+
+    reload_file = config.profile_file(family)
+    if check_mode:
+        problem = touch_problem(reload_file)
+        if problem:
+            raise FileWriteError(problem)
+    else:
+        touch(reload_file)
+    return reload_file
+
+
 def store_targets(config, requests: list, password, store_type) -> list:
     """endpoint_certificate's stores on this node: one StoreTarget per distinct file (live and persistent truststore
     of the profile serving each endpoint), each with the aliases that belong in it. requests: (host, port, desired)."""

@@ -43,8 +43,6 @@ from ansible_collections.apim.certificates.plugins.module_utils._errors import (
 from ansible_collections.apim.certificates.plugins.module_utils._fileio import (
     lock_directory,
     read_bytes,
-    touch,
-    touch_problem,
     write_atomic,
     write_problem,
 )
@@ -450,16 +448,11 @@ def manage(request: KeyRequest, options: Options, *, path=None, password=None, k
     result["reload_within_ms"] = config.reload_within_ms
     result["touched"] = None
     if changed and options.reload:
+        # pylint: disable-next=import-outside-toplevel
+        from ansible_collections.apim.certificates.plugins.module_utils._gateway import touch_profile
         from ansible_collections.apim.certificates.plugins.module_utils._profile_families import SENDER  # pylint: disable=import-outside-toplevel
 
-        reload_file = config.profile_file(SENDER)
-        if check_mode:
-            problem = touch_problem(reload_file)
-            if problem:
-                raise FileWriteError(problem)
-        else:
-            touch(reload_file)
-        result["touched"] = reload_file
+        result["touched"] = touch_profile(config, SENDER, check_mode)
     return result
 
 

@@ -32,6 +32,16 @@ from ansible_collections.apim.certificates.plugins.module_utils._truststore_reco
 
 KEY_TYPES = ("PRODUCTION", "SANDBOX")
 SUPER_TENANT = -1234
+# One client certificate as listener_certificate's certificates[] and gateway_trust's listener_certificates[] take it
+# (AnsibleModule suboptions).
+CERTIFICATE_OPTIONS = dict(
+    alias=dict(type="str", required=True),
+    key_type=dict(type="str", choices=list(KEY_TYPES), default="PRODUCTION"),
+    tenant_id=dict(type="int", default=SUPER_TENANT),
+    certificate=dict(type="str"),
+    certificate_path=dict(type="path"),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+)
 
 
 def gateway_alias(alias: str, key_type: str = "PRODUCTION", tenant_id: int = SUPER_TENANT) -> str:
@@ -107,7 +117,7 @@ def converge(certificates: list, *, apim_home: str, password=None, store_type: s
 
 def _converge(certificates: list, *, apim_home: str, password, store_type: str, exclusive: bool, options, check_mode: bool,
               config=None) -> tuple:
-    """(result, outcomes, config, targets' stores before the run)."""
+    """(result, outcomes, config, [(the store before the run, its target)])."""
     options = options or Options()
     desired = [_wanted(dict(item), index, options.strict_alias) for index, item in enumerate(certificates)]
     seen = {}
@@ -118,12 +128,11 @@ def _converge(certificates: list, *, apim_home: str, password, store_type: str, 
     config = config or resolve_gateway(apim_home)
     targets = _targets(config, password, store_type)
     order = [item.alias for item in desired]
-    removed, before = [], []
+    removed = []
     for target in targets:
         target.desired.extend(desired)
-        held = load_truststore(target.path, target.password, store_type)
-        before.append((held, target))
-        if exclusive:
+        if exclusive:  # which client-certificate aliases the stores hold now (converge re-reads them under its lock)
+            held = load_truststore(target.path, target.password, store_type)
             for alias in sorted(held.entries):
                 if CLIENT_CERTIFICATE.match(alias) and alias not in seen:
                     target.desired.append(DesiredCertificate(alias, "absent", None, f"exclusive: '{alias}' is not named"))
@@ -131,6 +140,7 @@ def _converge(certificates: list, *, apim_home: str, password, store_type: str, 
                         removed.append(alias)
     order += [alias for alias in removed if alias not in order]
     result, outcomes = apply_targets(targets, order, options, config=config, family=LISTENER, check_mode=check_mode)
+    before = [(outcome.before, target) for outcome, target in zip(outcomes, targets)]
     listener = config.listener
     result["listener_profiles_path"] = listener.path
     result["truststore"] = listener.truststore.path
@@ -160,11 +170,9 @@ def sync(certificates: list, *, apim_home: str, password=None, store_type: str =
     result.pop("stores", None)
     result.pop("created", None)
     result.pop("store_type", None)
-    planned = {os.path.realpath(o.path): o for o in outcomes}
     after = []
-    for held, target in before:
-        outcome = planned.get(os.path.realpath(target.path))
-        if outcome is None or not outcome.changed:
+    for (held, target), outcome in zip(before, outcomes):
+        if not outcome.changed:
             after.append((held, target))
         elif check_mode:
             after.append((apply_plan(outcome.before, outcome.plan), target))

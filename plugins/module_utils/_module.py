@@ -98,6 +98,17 @@ def settle(module, result: dict) -> dict:
     return result
 
 
+def exit_with_file_attributes(module, result: dict) -> None:
+    """exit_json for a module that writes the file at params['path'] (add_file_common_args): the file's owner, group
+    and mode options applied too, counted as a change when they change the file."""
+    import os  # pylint: disable=import-outside-toplevel
+
+    path = module.params.get("path")
+    if path and os.path.exists(path):
+        result["changed"] = module.set_fs_attributes_if_different(module.load_file_common_arguments(module.params), result["changed"])
+    exit_json(module, **result)
+
+
 def exit_json(module, **result):
     module.exit_json(**_keep_data_unmasked(module, result))
 

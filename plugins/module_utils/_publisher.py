@@ -89,6 +89,29 @@ class Desired:
         self.info = info
 
 
+def one_certificate(certificate, certificate_path, source: str, one_per_alias: str, now=None):
+    """The CertificateInfo of the one certificate given as content or as a file on the host running the module,
+    refused when it is several (one_per_alias says why and what to do) or expired (the Publisher answers 400)."""
+    if certificate is None:
+        try:
+            with open(certificate_path, "rb") as handle:
+                certificate = handle.read()
+        except OSError as exc:
+            raise CertificateError(f"{source}: cannot read {certificate_path}: {exc.strerror}") from None
+        source = f"{source} ({certificate_path})"
+    found = certs.read_certificates(certificate, source)
+    if len(found) != 1:
+        raise CertificateError(f"{source}: holds {len(found)} certificates; {one_per_alias}")
+    info = found[0]
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    if info.not_after <= now:
+        raise CertificateError(
+            f"{source}: the certificate expired on {certs.iso_utc(info.not_after)} ({info.subject}); the Publisher "
+            "refuses expired certificates (HTTP 400 'Certificate Expired'): give a renewed certificate"
+        )
+    return info
+
+
 def load_desired(*, alias: str, state: str = "present", endpoint: str | None = None, certificate=None,
                  certificate_path: str | None = None, now: datetime.datetime | None = None) -> Desired:
     """Check the request before any call: alias, one certificate, not expired (API-M would answer 400)."""
@@ -100,27 +123,9 @@ def load_desired(*, alias: str, state: str = "present", endpoint: str | None = N
                              "certificate with the endpoint it is for, e.g. https://orders.internal:8443")
     if certificate is None and certificate_path is None:
         raise PublisherError(f"certificate or certificate_path is required with state=present (alias '{alias}')")
-    source = f"certificate for alias '{alias}'"
-    if certificate is None:
-        try:
-            with open(certificate_path, "rb") as handle:
-                certificate = handle.read()
-        except OSError as exc:
-            raise CertificateError(f"{source}: cannot read {certificate_path}: {exc.strerror}") from None
-        source = f"{source} ({certificate_path})"
-    found = certs.read_certificates(certificate, source)
-    if len(found) != 1:
-        raise CertificateError(
-            f"{source}: holds {len(found)} certificates; the Publisher stores one per alias (a bundle would leave "
-            "only its first in the Publisher's truststore): give the one to trust, each other under its own alias"
-        )
-    info = found[0]
-    now = now or datetime.datetime.now(datetime.timezone.utc)
-    if info.not_after <= now:
-        raise CertificateError(
-            f"{source}: the certificate expired on {certs.iso_utc(info.not_after)} ({info.subject}); the Publisher "
-            "refuses expired certificates ('Certificate Expired'): give a renewed certificate"
-        )
+    info = one_certificate(certificate, certificate_path, f"certificate for alias '{alias}'",
+                           "the Publisher stores one per alias (a bundle would leave only its first in the Publisher's "
+                           "truststore): give the one to trust, each other under its own alias", now=now)
     return Desired(alias, state, endpoint, info.der, info)
 
 

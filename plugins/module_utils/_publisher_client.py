@@ -290,8 +290,11 @@ class Session:
         return token, set(granted.split()) if isinstance(granted, str) else set(scopes)
 
 
-class PublisherClient:
-    """The endpoint-certificates operations. Each returns data or None for 'not found', and raises otherwise."""
+class ApiClient:
+    """One authorized call to the Publisher (token for the needs, 401 and 403 worded) and paged lists: what every
+    client of a Publisher resource shares. accepted_scopes: need -> the scopes that grant it, for the 401 message."""
+
+    accepted_scopes = ACCEPTED_SCOPES
 
     def __init__(self, session: Session):
         self.session = session
@@ -305,12 +308,37 @@ class PublisherClient:
             headers["Content-Type"] = content_type
         response = self.connection.request(operation, method, url, data=data, headers=headers)
         if response.status == 401:
-            accepted = "; ".join(f"to {need}: one of {', '.join(ACCEPTED_SCOPES[need])}" for need in sorted(needs))
+            accepted = "; ".join(f"to {need}: one of {', '.join(self.accepted_scopes[need])}" for need in sorted(needs))
             raise failure(operation, response, "The token was refused: it is invalid or expired, or it lacks the "
                                                f"scope this needs ({accepted})")
         if response.status == 403:
             raise failure(operation, response, "The user may not do this (missing permission or scope)")
         return response
+
+    def _paged(self, operation: str, path: str, query: dict, key: str, needs, missing=None) -> list:
+        """Every item of a paged list (limit/offset, pagination.total or .next). missing: the exception class a 404
+        raises (a route this Publisher does not have); otherwise any status but 200 is a failure."""
+        items = []
+        offset = 0
+        for _page in range(_MAX_PAGES):
+            response = self._call(operation, "GET", path, needs, query=dict(query, limit=PAGE_SIZE, offset=offset))
+            if response.status == 404 and missing is not None:
+                raise missing(f"{operation}: HTTP 404: the Publisher has no {path}")
+            if response.status != 200:
+                raise failure(operation, response)
+            data = response.json(operation)
+            page = (data.get(key) if isinstance(data, dict) else None) or []
+            items.extend(page)
+            pagination = (data.get("pagination") if isinstance(data, dict) else None) or {}
+            total = pagination.get("total")
+            if not page or (len(items) >= total if isinstance(total, int) else not pagination.get("next")):
+                break
+            offset += len(page)
+        return items
+
+
+class PublisherClient(ApiClient):
+    """The endpoint-certificates operations. Each returns data or None for 'not found', and raises otherwise."""
 
     @staticmethod
     def _alias_path(alias: str, suffix: str = "") -> str:
@@ -326,21 +354,7 @@ class PublisherClient:
         return self._pages("list endpoint certificates", "/endpoint-certificates", query, "certificates")
 
     def _pages(self, operation: str, path: str, query: dict, key: str) -> list:
-        items = []
-        offset = 0
-        for _page in range(_MAX_PAGES):
-            response = self._call(operation, "GET", path, ("view",), query=dict(query, limit=PAGE_SIZE, offset=offset))
-            if response.status != 200:
-                raise failure(operation, response)
-            data = response.json(operation)
-            page = (data.get(key) if isinstance(data, dict) else None) or []
-            items.extend(page)
-            pagination = data.get("pagination") or {}
-            total = pagination.get("total")
-            if not page or (len(items) >= total if isinstance(total, int) else not pagination.get("next")):
-                break
-            offset += len(page)
-        return items
+        return self._paged(operation, path, query, key, ("view",))
 
     def certificate_info(self, alias: str) -> dict | None:
         operation = f"get certificate information for alias '{alias}'"

@@ -16,21 +16,19 @@ no secret ever enters one.
 from __future__ import annotations
 
 import json
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from ansible_collections.apim.certificates.plugins.module_utils._errors import PublisherError
 from ansible_collections.apim.certificates.plugins.module_utils._publisher_client import (
-    PAGE_SIZE,
+    ApiClient,
     Connection,
     Credentials,
-    Response,
     Session,
     failure,
 )
 
 ROUTES = ("client-certs", "client-certificates")
 KEY_TYPES = ("PRODUCTION", "SANDBOX")
-_MAX_PAGES = 10000
 
 # The scopes each kind of call accepts (any one of them), from WSO2's publisher-api.yaml. "find" reads the API
 # (GET /apis, GET /apis/{apiId}); "deploy" lists deployments, creates and deploys a revision. DELETE accepts no
@@ -75,46 +73,13 @@ def _key_label(route: str, key_type: str) -> str:
     return key_type if route == "client-certs" else "PRODUCTION, deprecated route"
 
 
-class ClientCertsClient:
+class ClientCertsClient(ApiClient):
     """The calls. Each returns data, or None for 'not found', and raises PublisherError otherwise."""
 
-    def __init__(self, session: Session):
-        self.session = session
-        self.connection = session.connection
-
-    def _call(self, operation: str, method: str, path: str, needs, *, query: dict | None = None,
-              data: bytes | None = None, content_type: str | None = None, accept: str = "application/json") -> Response:
-        url = self.connection.base + path + ("?" + urlencode(query) if query else "")
-        headers = {"Authorization": "Bearer " + self.session.token(needs), "Accept": accept}
-        if content_type:
-            headers["Content-Type"] = content_type
-        response = self.connection.request(operation, method, url, data=data, headers=headers)
-        if response.status == 401:
-            accepted = "; ".join(f"to {need}: one of {', '.join(ACCEPTED_SCOPES[need])}" for need in sorted(needs))
-            raise failure(operation, response, "The token was refused: it is invalid or expired, or it lacks the "
-                                               f"scope this needs ({accepted})")
-        if response.status == 403:
-            raise failure(operation, response, "The user may not do this (missing permission or scope)")
-        return response
+    accepted_scopes = ACCEPTED_SCOPES
 
     def _pages(self, operation: str, path: str, query: dict, key: str, needs) -> list:
-        items = []
-        offset = 0
-        for _page in range(_MAX_PAGES):
-            response = self._call(operation, "GET", path, needs, query=dict(query, limit=PAGE_SIZE, offset=offset))
-            if response.status == 404:
-                raise RouteMissing(f"{operation}: HTTP 404: the Publisher has no {path}")
-            if response.status != 200:
-                raise failure(operation, response)
-            data = response.json(operation)
-            page = (data.get(key) if isinstance(data, dict) else None) or []
-            items.extend(page)
-            pagination = (data.get("pagination") if isinstance(data, dict) else None) or {}
-            total = pagination.get("total")
-            if not page or (len(items) >= total if isinstance(total, int) else not pagination.get("next")):
-                break
-            offset += len(page)
-        return items
+        return self._paged(operation, path, query, key, needs, missing=RouteMissing)
 
     # --- APIs ---------------------------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from ansible_collections.apim.certificates.plugins.module_utils._publisher impor
     CONNECTION_OPTIONS,
     check_alias,
     facts_from_der,
+    one_certificate,
     to_pem,
 )
 from ansible_collections.apim.certificates.plugins.module_utils._publisher_client import Connection, Credentials
@@ -103,25 +104,8 @@ def load_desired(*, alias: str, key_type: str = "PRODUCTION", state: str = "pres
         return Desired(alias, key_type, state)
     if certificate is None and certificate_path is None:
         raise PublisherError(f"certificate or certificate_path is required with state=present (alias '{alias}')")
-    source = f"client certificate for alias '{alias}'"
-    if certificate is None:
-        try:
-            with open(certificate_path, "rb") as handle:
-                certificate = handle.read()
-        except OSError as exc:
-            raise CertificateError(f"{source}: cannot read {certificate_path}: {exc.strerror}") from None
-        source = f"{source} ({certificate_path})"
-    found = certs.read_certificates(certificate, source)
-    if len(found) != 1:
-        raise CertificateError(f"{source}: holds {len(found)} certificates; the Publisher keeps one per alias: give "
-                               "each client certificate under its own alias")
-    info = found[0]
-    now = now or datetime.datetime.now(datetime.timezone.utc)
-    if info.not_after <= now:
-        raise CertificateError(
-            f"{source}: the certificate expired on {certs.iso_utc(info.not_after)} ({info.subject}); the Publisher "
-            "refuses expired certificates (HTTP 400 'Certificate Expired'): give a renewed certificate"
-        )
+    info = one_certificate(certificate, certificate_path, f"client certificate for alias '{alias}'",
+                           "the Publisher keeps one per alias: give each client certificate under its own alias", now=now)
     return Desired(alias, key_type, state, tier, info.der, info)
 
 

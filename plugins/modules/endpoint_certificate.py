@@ -361,7 +361,6 @@ results:
       sample: active
 """
 
-import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -370,7 +369,7 @@ from ansible_collections.apim.certificates.plugins.module_utils import _zipload 
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils._endpoint_certificates import CertificateRequest, Options, manage, request_from_item
 from ansible_collections.apim.certificates.plugins.module_utils._errors import ApimCertificatesError
-from ansible_collections.apim.certificates.plugins.module_utils._module import exit_json, fail_json, settle
+from ansible_collections.apim.certificates.plugins.module_utils._module import exit_with_file_attributes, fail_json, settle
 
 
 def requests_from(params: dict) -> list:
@@ -459,10 +458,7 @@ def main():
         fail_json(module, str(exc))
 
     settle(module, result)
-    if params["path"] and os.path.exists(params["path"]):
-        file_args = module.load_file_common_arguments(params)
-        result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"])
-    exit_json(module, **result)
+    exit_with_file_attributes(module, result)
 
 
 if __name__ == "__main__":

@@ -389,7 +389,6 @@ reload_within_ms:
   sample: 600000
 """
 
-import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -397,7 +396,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.apim.certificates.plugins.module_utils import _zipload  # noqa: F401  # pylint: disable=unused-import
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils._errors import ApimCertificatesError
-from ansible_collections.apim.certificates.plugins.module_utils._module import exit_json, fail_json, settle
+from ansible_collections.apim.certificates.plugins.module_utils._module import exit_with_file_attributes, fail_json, settle
 
 
 def main():
@@ -470,10 +469,7 @@ def main():
         fail_json(module, str(exc))
 
     settle(module, result)
-    if params["path"] and os.path.exists(params["path"]):
-        file_args = module.load_file_common_arguments(params)
-        result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"])
-    exit_json(module, **result)
+    exit_with_file_attributes(module, result)
 
 
 if __name__ == "__main__":

@@ -608,6 +608,7 @@ from ansible_collections.apim.certificates.plugins.module_utils import _certific
 from ansible_collections.apim.certificates.plugins.module_utils._endpoint_certificates import Options
 from ansible_collections.apim.certificates.plugins.module_utils._errors import ApimCertificatesError
 from ansible_collections.apim.certificates.plugins.module_utils._gateway_trust import FILTERS, sync
+from ansible_collections.apim.certificates.plugins.module_utils._listener_certificates import CERTIFICATE_OPTIONS as LISTENER_CERTIFICATE_OPTIONS
 from ansible_collections.apim.certificates.plugins.module_utils._module import exit_json, fail_json, settle
 from ansible_collections.apim.certificates.plugins.module_utils._ownership import DEFAULT_PROTECTED, DEFAULT_STOCK_PATTERN
 
@@ -644,17 +645,7 @@ def main():
             reload=dict(type="bool", default=True),
             expiring_within_days=dict(type="int", default=30),
             verify_endpoints=dict(type="bool", default=True),
-            listener_certificates=dict(
-                type="list", elements="dict",
-                options=dict(
-                    alias=dict(type="str", required=True),
-                    key_type=dict(type="str", choices=["PRODUCTION", "SANDBOX"], default="PRODUCTION"),
-                    tenant_id=dict(type="int", default=-1234),
-                    certificate=dict(type="str"),
-                    certificate_path=dict(type="path"),
-                    state=dict(type="str", choices=["present", "absent"], default="present"),
-                ),
-            ),
+            listener_certificates=dict(type="list", elements="dict", options=LISTENER_CERTIFICATE_OPTIONS),
             listener_exclusive=dict(type="bool", default=False),
             listener_checks=dict(type="list", elements="dict", default=[], options=dict(
                 name=dict(type="str"), certificate=dict(type="str", required=True))),

@@ -248,7 +248,7 @@ from ansible_collections.apim.certificates.plugins.module_utils import _zipload 
 from ansible_collections.apim.certificates.plugins.module_utils import _certificates as certs
 from ansible_collections.apim.certificates.plugins.module_utils._endpoint_certificates import Options
 from ansible_collections.apim.certificates.plugins.module_utils._errors import ApimCertificatesError
-from ansible_collections.apim.certificates.plugins.module_utils._listener_certificates import KEY_TYPES, SUPER_TENANT, converge
+from ansible_collections.apim.certificates.plugins.module_utils._listener_certificates import CERTIFICATE_OPTIONS, converge
 from ansible_collections.apim.certificates.plugins.module_utils._module import exit_json, fail_json, settle
 
 
@@ -258,17 +258,7 @@ def main():
             apim_home=dict(type="path", required=True),
             password=dict(type="str", no_log=True),
             store_type=dict(type="str", default="auto"),
-            certificates=dict(
-                type="list", elements="dict", default=[],
-                options=dict(
-                    alias=dict(type="str", required=True),
-                    key_type=dict(type="str", choices=list(KEY_TYPES), default="PRODUCTION"),
-                    tenant_id=dict(type="int", default=SUPER_TENANT),
-                    certificate=dict(type="str"),
-                    certificate_path=dict(type="path"),
-                    state=dict(type="str", choices=["present", "absent"], default="present"),
-                ),
-            ),
+            certificates=dict(type="list", elements="dict", default=[], options=CERTIFICATE_OPTIONS),
             exclusive=dict(type="bool", default=False),
             strict_alias=dict(type="bool", default=True),
             allow_expired=dict(type="bool", default=False),

@@ -10,7 +10,7 @@ import sys
 import yaml
 
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
-from ansible_collections.apim.certificates.tests.support.ansible import ROOT, _env, sha256_file
+from ansible_collections.apim.certificates.tests.support.ansible import ROOT, _env, run_role, sha256_file
 from ansible_collections.apim.certificates.tests.support.gateway import make_gateway_node
 from ansible_collections.apim.certificates.tests.support.pki import make_cert, pem, sha256
 from ansible_collections.apim.certificates.tests.support import standin
@@ -26,21 +26,8 @@ def _nodes(tmp_path, count=3):
 
 
 def _play(tmp_path, nodes, role_vars, *extra, play_extra=None, host_vars=None):
-    inventory = {"all": {"children": {"gateways": {
-        "hosts": {name: {"gateway_sync_apim_home": node["home"], **(host_vars or {}).get(name, {})} for name, node in nodes.items()},
-        "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable},
-    }}}}
-    play = {"name": "sync", "hosts": "gateways", "gather_facts": False,
-            "roles": [{"role": "apim.certificates.gateway_sync", "vars": role_vars}]}
-    play.update(play_extra or {})
-    (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory))
-    (tmp_path / "play.yml").write_text(yaml.safe_dump([play], sort_keys=False))
-    env = _env(tmp_path)
-    env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.builtin.default"
-    env.pop("ANSIBLE_CALLBACKS_ENABLED", None)
-    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(tmp_path / "inventory.yml"),
-           str(tmp_path / "play.yml"), *extra]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, check=False)
+    hosts = {name: {"gateway_sync_apim_home": node["home"], **(host_vars or {}).get(name, {})} for name, node in nodes.items()}
+    return run_role(tmp_path, hosts, role_vars, *extra, play_extra=play_extra)
 
 
 def _recap(output):

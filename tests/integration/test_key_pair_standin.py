@@ -8,15 +8,12 @@ restart) the backend answers 200. The key never reaches the play's output.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 
 import pytest
-import yaml
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from ansible_collections.apim.certificates.tests.support.ansible import _env
+from ansible_collections.apim.certificates.tests.support.ansible import run_role
 from ansible_collections.apim.certificates.tests.support.gateway import make_gateway_node
 from ansible_collections.apim.certificates.tests.support.pki import key_pem, make_cert, pem
 from ansible_collections.apim.certificates.tests.support.servers import mutual_tls_server
@@ -32,17 +29,7 @@ CLIENT, _unused = make_cert("gateway.orders-client.test", issuer=CA, issuer_key=
 
 
 def _role(tmp_path, home: str, role_vars: dict) -> subprocess.CompletedProcess:
-    inventory = {"all": {"children": {"gateways": {"hosts": {"gw1": {"gateway_sync_apim_home": home}},
-                                                   "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}}
-    play = [{"name": "sync", "hosts": "gateways", "gather_facts": False,
-             "roles": [{"role": "apim.certificates.gateway_sync", "vars": role_vars}]}]
-    (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory))
-    (tmp_path / "play.yml").write_text(yaml.safe_dump(play, sort_keys=False))
-    env = _env(tmp_path)
-    env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.builtin.default"
-    env.pop("ANSIBLE_CALLBACKS_ENABLED", None)
-    return subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(tmp_path / "inventory.yml"),
-                           str(tmp_path / "play.yml"), "-v"], capture_output=True, text=True, env=env, timeout=600, check=False)
+    return run_role(tmp_path, {"gw1": {"gateway_sync_apim_home": home}}, role_vars, "-v")
 
 
 def test_the_role_gives_every_node_the_key_pair_and_the_running_gateway_presents_it_after_its_next_reload(tmp_path):

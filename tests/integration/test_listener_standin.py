@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 
-import yaml
 
 from ansible_collections.apim.certificates.tests.support import standin as standin_mod
-from ansible_collections.apim.certificates.tests.support.ansible import _env
+from ansible_collections.apim.certificates.tests.support.ansible import run_role
 from ansible_collections.apim.certificates.tests.support.gateway import make_gateway_node
 from ansible_collections.apim.certificates.tests.support.pki import key_pem, make_cert, pem
 
@@ -24,17 +22,7 @@ LISTENER_INTERVAL_MS = 500
 
 
 def _role(tmp_path, home: str, role_vars: dict) -> subprocess.CompletedProcess:
-    inventory = {"all": {"children": {"gateways": {"hosts": {"gw1": {"gateway_sync_apim_home": home}},
-                                                   "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}}
-    play = [{"name": "sync", "hosts": "gateways", "gather_facts": False,
-             "roles": [{"role": "apim.certificates.gateway_sync", "vars": role_vars}]}]
-    (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory))
-    (tmp_path / "play.yml").write_text(yaml.safe_dump(play, sort_keys=False))
-    env = _env(tmp_path)
-    env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.builtin.default"
-    env.pop("ANSIBLE_CALLBACKS_ENABLED", None)
-    return subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(tmp_path / "inventory.yml"),
-                           str(tmp_path / "play.yml")], capture_output=True, text=True, env=env, timeout=600, check=False)
+    return run_role(tmp_path, {"gw1": {"gateway_sync_apim_home": home}}, role_vars)
 
 
 def test_a_client_certificate_is_refused_then_accepted_after_the_role_and_the_next_listener_reload(tmp_path):

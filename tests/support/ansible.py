@@ -86,6 +86,23 @@ def run_module_raw(tmp_path, module: str, args: dict, *, check=False, diff=False
     return TaskResult(result), proc.stdout + proc.stderr
 
 
+def run_role(tmp_path, hosts: dict, role_vars: dict, *extra: str, play_extra: dict | None = None) -> subprocess.CompletedProcess:
+    """The gateway_sync role over simulated nodes (local connection, this Python), with the default callback.
+    hosts: inventory hostname -> host vars (gateway_sync_apim_home at least)."""
+    inventory = {"all": {"children": {"gateways": {
+        "hosts": hosts, "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}}
+    play = {"name": "sync", "hosts": "gateways", "gather_facts": False,
+            "roles": [{"role": "apim.certificates.gateway_sync", "vars": role_vars}]}
+    play.update(play_extra or {})
+    (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory))
+    (tmp_path / "play.yml").write_text(yaml.safe_dump([play], sort_keys=False))
+    env = _env(tmp_path)
+    env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.builtin.default"
+    env.pop("ANSIBLE_CALLBACKS_ENABLED", None)
+    cmd = [os.path.join(BIN, "ansible-playbook"), "-i", str(tmp_path / "inventory.yml"), str(tmp_path / "play.yml"), *extra]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, check=False)
+
+
 def run_playbook(tmp_path, playbook: str, *extra: str, check: bool = False) -> subprocess.CompletedProcess:
     """Run a playbook file with the default callback; returns the process."""
     env = _env(tmp_path)

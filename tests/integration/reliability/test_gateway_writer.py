@@ -69,7 +69,7 @@ def test_modules_read_and_write_a_store_the_gateway_rewrites_in_place(tmp_path):
         assert not unhandled(result), f"{name}: unhandled exception:\n{output}"
         assert not result.get("failed"), f"{name} failed while the gateway wrote the store: {result.get('msg')}"
     for index in range(len(NEW)):
-        assert results[f"add{index}"]["changed"]
+        assert results[f"add{index}"]["changed"], f"add{index} reported no change: {results[f'add{index}']}"
         listed = {entry["alias"] for entry in results[f"info{index}"]["entries"]}
         assert set(before) | {f"added{i}" for i in range(index)} == listed
     time.sleep(0.1)
