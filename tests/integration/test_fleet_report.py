@@ -18,6 +18,7 @@ from cryptography.x509.oid import NameOID
 from ansible_collections.apim.certificates.plugins.module_utils import _truststore as ts
 from ansible_collections.apim.certificates.tests.integration.test_gateway_sync_role import _checksums, _nodes, _play
 from ansible_collections.apim.certificates.tests.support.ansible import ROOT
+from ansible_collections.apim.certificates.tests.support.gateway import make_gateway_node
 from ansible_collections.apim.certificates.tests.support.pki import make_cert, not_valid_after, pem, sha256
 from ansible_collections.apim.certificates.tests.support.servers import https_server
 
@@ -44,7 +45,8 @@ def _epoch(cert) -> int:
 def fleet_report(tmp_path_factory):
     """Runs the role once over the fleet described above; returns (paths, endpoint, nodes, play output)."""
     tmp_path = tmp_path_factory.mktemp("fleet-report")
-    nodes = _nodes(tmp_path)
+    # each node's wso2carbon.jks holds one key pair of its own (WSO2's stock keystore is only there with ../shared)
+    nodes = {f"gw{i}": make_gateway_node(str(tmp_path / f"gw{i}"), own_keystore=True) for i in (1, 2, 3)}
     for name, node in nodes.items():
         for store in ("live", "persistent"):
             held = [ts.DesiredCertificate("orders", "present", STALE if name == "gw2" else GOOD),
