@@ -88,7 +88,9 @@ def test_leaf_trust_warns_before_the_renewal_and_an_spki_pin_refuses_a_key_rotat
 
 def test_a_pin_on_a_ca_merely_appended_to_the_chain_is_refused(tmp_path):
     """OkHttp CVE-2016-2402: the attacker's chain carries the pinned CA, but that CA did not sign the leaf."""
-    attacker, attacker_key = make_cert("localhost", sans=["localhost"])
+    # a key of its own: make_cert reuses a few keys, and the leaf then carrying the pinned CA's key would match the
+    # pin legitimately (a pin matches the leaf too)
+    attacker, attacker_key = make_cert("localhost", sans=["localhost"], key=ec.generate_private_key(ec.SECP256R1()))
     store = str(tmp_path / "t.jks")
     with renewable_https_server(attacker, attacker_key, chain=[ISSUING]) as backend:
         result = run_module(tmp_path, EC, {"path": store, "password": "changeit", "create": True, "alias": "orders",

@@ -18,10 +18,15 @@ from ansible_collections.apim.certificates.plugins.module_utils._errors import C
 from ansible_collections.apim.certificates.tests.support.pki import der, make_cert, sha256
 
 
+def _key():
+    """A key of its own: make_cert reuses a few keys, and a pin or signature check must not pass by a shared key."""
+    return ec.generate_private_key(ec.SECP256R1())
+
+
 def _pki():
-    root, root_key = make_cert("Rotation Root CA", ca=True)
-    inter, inter_key = make_cert("Rotation Issuing CA", ca=True, issuer=root, issuer_key=root_key)
-    leaf, leaf_key = make_cert("orders.test", issuer=inter, issuer_key=inter_key, sans=["orders.test"])
+    root, root_key = make_cert("Rotation Root CA", ca=True, key=_key())
+    inter, inter_key = make_cert("Rotation Issuing CA", ca=True, issuer=root, issuer_key=root_key, key=_key())
+    leaf, leaf_key = make_cert("orders.test", issuer=inter, issuer_key=inter_key, sans=["orders.test"], key=_key())
     return root, inter, leaf, inter_key, leaf_key
 
 
@@ -44,7 +49,7 @@ def test_issuer_and_root_are_chosen_from_the_verified_path():
 def test_a_ca_merely_appended_is_never_the_issuer_nor_matches_a_pin():
     """OkHttp CVE-2016-2402: a certificate appended to a chain must not count."""
     _root, _inter, leaf, _ik, _lk = _pki()
-    stranger, _sk = make_cert("Stranger CA", ca=True)
+    stranger, _sk = make_cert("Stranger CA", ca=True, key=_key())
     with pytest.raises(CertificateError, match="does not present the issuer of"):
         _chain.select([leaf, stranger], "issuer", "served")
     with pytest.raises(CertificateError, match=r"no certificate of the chain matches a pin.*not on the verified path"):
@@ -55,7 +60,7 @@ def test_a_ca_merely_appended_is_never_the_issuer_nor_matches_a_pin():
 
 def test_a_ca_with_the_right_name_but_another_key_is_refused():
     root, inter, leaf, _ik, _lk = _pki()
-    forged, _fk = make_cert("Rotation Issuing CA", ca=True, issuer=root, issuer_key=make_cert("x")[1])
+    forged, _fk = make_cert("Rotation Issuing CA", ca=True, issuer=root, issuer_key=_key(), key=_key())
     with pytest.raises(CertificateError, match="does not verify the signature"):
         _chain.select([leaf, forged], "issuer", "served")
     with pytest.raises(CertificateError):
