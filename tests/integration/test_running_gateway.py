@@ -190,7 +190,11 @@ def test_a_backend_renewing_under_a_trusted_issuer_needs_no_run_and_leaf_trust_i
         assert gateway.reload_attempts() == attempts and gateway.pid == pid
 
         # leaf trust, for the billing backend: the CA goes first, so that it does not vouch for the renewed leaf
-        run_module(tmp_path, EC, {"apim_home": node["home"], "alias": "orders-ca", "state": "absent"})
+        before = gateway.reload_attempts()
+        removed = run_module(tmp_path, EC, {"apim_home": node["home"], "alias": "orders-ca", "state": "absent"})
+        assert removed.changed and not removed.failed, removed
+        # the removal's own reload first: taken for the next run's, it would leave the billing leaf unloaded
+        assert gateway.wait_for_reload(before)["ok"]
         before = gateway.reload_attempts()
         leaf_only = {"apim_home": node["home"], "certificates": [{"alias": "billing", "endpoint": billing_url,
                                                                   "spki_pins": [_spki(other_first), _spki(ca)]}]}
