@@ -503,6 +503,37 @@ def setup_keystore_alias_is_a_trusted_certificate(d, ctx):
     return key_pair(d, path=path, alias="a", create=None)
 
 
+def gateway_key_pair(d, **extra):
+    """A key pair for the default profile's keystore of a gateway home (its wso2carbon.jks, password wso2carbon)."""
+    node = inp.gateway_home(os.path.join(d, "wso2am"))
+    args = {"apim_home": node["home"], "alias": "client", "private_key": EK_ENCRYPTED,
+            "private_key_passphrase": EK_PASSPHRASE, "certificate": pem(EK_LEAF) + pem(EK_CA)}
+    args.update(extra)
+    return {k: v for k, v in args.items() if v is not None}
+
+
+@case(G_EK, "keystore-gateway-key-for-another-certificate", EK, r"the private key does not match the certificate given")
+def setup_keystore_gateway_key_for_another_certificate(d, ctx):
+    return gateway_key_pair(d, private_key=key_pem(EK_OTHER_KEY), private_key_passphrase=None)
+
+
+@case(G_EK, "keystore-gateway-incomplete-chain", EK, r"the chain is incomplete: it ends at .*client\.catalogue\.test.*; add the issuing CA")
+def setup_keystore_gateway_incomplete_chain(d, ctx):
+    return gateway_key_pair(d, certificate=pem(EK_LEAF))
+
+
+@case(G_EK, "keystore-gateway-wrong-keystore-password", EK,
+      r"keystore {d}/wso2am/repository/resources/security/wso2carbon\.jks: wrong password \(the JKS integrity check failed\)")
+def setup_keystore_gateway_wrong_keystore_password(d, ctx):
+    return gateway_key_pair(d, password="not-the-keystore-password")
+
+
+@case(G_EK, "keystore-gateway-its-key-entry-with-another-key-password", EK,
+      r"wso2carbon\.jks: its key entry 'wso2carbon' does not open with key_password")
+def setup_keystore_gateway_its_key_entry_with_another_key_password(d, ctx):
+    return gateway_key_pair(d, key_password="not-the-key-password")
+
+
 # === truststore_info ======================================================================================
 
 

@@ -9,7 +9,8 @@ started with -Dmigrate (no start-up copy, so the case's files stay as the catalo
 - sslprofiles.xml is touched, as the next successful run or an operator would, and the reload that follows succeeds:
   what the refusal left behind is a configuration the gateway accepts.
 A home the stand-in cannot start on (the input is a broken gateway, such as a malformed deployment.toml) is listed,
-not driven; a case of EXPECTED_DRIVEN that was not driven (and not skipped by the catalogue) fails the test.
+not driven; a case of EXPECTED_DRIVEN that was not driven (and not skipped by the catalogue) fails the test, and so
+does a case of EXPECTED_NOT_STARTED the stand-in started on.
 """
 
 from __future__ import annotations
@@ -148,10 +149,16 @@ def test_no_refusal_leaves_a_running_gateway_ignoring_its_reload(tmp_path, group
     not_driven = {k: result.get(k) for k in missing}
     assert not missing, f"not driven: {not_driven}"
     print(f"{group}: driven {sorted(driven)}; not driven {sorted(set(result) - set(driven))}")
-    if not driven:
+    # A broken gateway home is refused by the gateway too: the stand-in must not start on it, as WSO2's would not.
+    started = sorted(k for k in EXPECTED_NOT_STARTED & {c.id for c in members} if "no_gateway" not in result.get(k, {}))
+    assert not started, f"the stand-in started on a home the gateway cannot start on: {started}"
+    if not driven and not EXPECTED_NOT_STARTED & {c.id for c in members}:
         reasons = {k: v.get("skip") or v.get("no_gateway") for k, v in result.items()}
         pytest.skip(f"no gateway case of group {group} could be driven: {reasons or 'none has a gateway home'}")
 
+
+# sslprofiles.xml with an encoding Java does not know: the gateway cannot load its SSL profiles, so it never starts
+EXPECTED_NOT_STARTED = {"gateway-sslprofiles-unknown-encoding", "info-sslprofiles-unknown-encoding", "ssl-sslprofiles-unknown-encoding"}
 
 EXPECTED_DRIVEN = {
     "gateway-live-profile-missing-from-deployment-toml", "gateway-no-profile-for-the-endpoint",
@@ -167,4 +174,6 @@ EXPECTED_DRIVEN = {
     "ssl-unknown-option",
     "info-gateway-custom-profile-without-servers", "info-gateway-sslprofiles-wrong-root",
     "gateway-security-directory-read-only", "ssl-conf-directory-read-only", "ssl-deployment-toml-unreadable",
+    "keystore-gateway-key-for-another-certificate", "keystore-gateway-incomplete-chain",
+    "keystore-gateway-wrong-keystore-password", "keystore-gateway-its-key-entry-with-another-key-password",
 }
