@@ -3,7 +3,8 @@
     make_gateway.py DIR
 
 DIR/certs/<name>.pem and DIR/certs/facts.json (SHA-256 of each, keytool's form): three backend certificates valid
-for a year (orders, payments, billing), self-signed.
+for a year (orders, payments, billing), self-signed; DIR/certs/client.key (encrypted with "Integr4tion-Key") and
+client-chain.pem (the CA first, then the leaf): the gateway's client key pair for mutual TLS.
 DIR/wso2am: an API-M home as a 4.x gateway has it after start-up (make_gateway_node): repository/conf/deployment.toml,
 repository/resources/security/ with wso2carbon.jks (a private key entry), client-truststore.jks (two CA
 certificates) and its start-up copy client-truststore-temp.jks, and sslprofiles.xml pointing the default profile at
@@ -41,6 +42,10 @@ sys.path.insert(0, collections_root(__file__))
 from ansible_collections.apim.certificates.tests.support.gateway import (  # noqa: E402
     TOML_KEYSTORE_TLS, TOML_PROFILE_RELOAD, TOML_TRUSTSTORE, gateway_toml, make_gateway_node)
 from ansible_collections.apim.certificates.tests.support.pki import make_cert, pem, sha256  # noqa: E402
+from cryptography.hazmat.primitives import serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
+
+CLIENT_KEY_PASSPHRASE = "Integr4tion-Key"
 
 DEPLOYMENT_TOML = gateway_toml('hostname = "gateway.example.internal"\nnode_ip = "127.0.0.1"\nserver_role = "gateway-worker"',
                                TOML_KEYSTORE_TLS, TOML_TRUSTSTORE, TOML_PROFILE_RELOAD)
@@ -55,6 +60,17 @@ def main(directory: str) -> None:
         with open(os.path.join(certs_dir, f"{name}.pem"), "w", encoding="ascii") as handle:
             handle.write(pem(cert))
         facts[name] = sha256(cert)
+    # the gateway's client key pair for mutual TLS to a backend (endpoint_keystore): a key encrypted with
+    # CLIENT_KEY_PASSPHRASE, its leaf and the CA that signed it
+    client_ca, client_ca_key = make_cert("Example Client CA", ca=True, sans=[], key_kind="ec")
+    client_key = ec.generate_private_key(ec.SECP256R1())
+    client = make_cert("gateway-client.example.internal", issuer=client_ca, issuer_key=client_ca_key, key=client_key)[0]
+    with open(os.path.join(certs_dir, "client.key"), "wb") as handle:
+        handle.write(client_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                              serialization.BestAvailableEncryption(CLIENT_KEY_PASSPHRASE.encode())))
+    with open(os.path.join(certs_dir, "client-chain.pem"), "w", encoding="ascii") as handle:
+        handle.write(pem(client_ca) + pem(client))  # out of order: the module orders it
+    facts["client"], facts["client-ca"] = sha256(client), sha256(client_ca)
     cas = {}
     for name in ("example root ca", "example other root ca"):
         cas[name.replace(" ", "-")] = make_cert(name.title(), ca=True, sans=[], key_kind="ec")[0]
