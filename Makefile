@@ -121,7 +121,7 @@ node-python: venv
 sanity: venv
 	"$(VPY)" hack/sanity.py $(SANITY_ARGS)
 
-# The targets in tests/integration/targets/ (one per module and the role), run by ansible-test on this machine with
+# The targets in tests/integration/targets/ (one per node-side module and the role), run by ansible-test on this machine with
 # the local connection, as community collections are tested: a copy in build/integration, offline pip bootstrap.
 INTEGRATION_ARGS ?=
 integration-targets: venv

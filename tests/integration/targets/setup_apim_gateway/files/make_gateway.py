@@ -8,7 +8,8 @@ client-chain.pem (the CA first, then the leaf): the gateway's client key pair fo
 DIR/wso2am: an API-M home as a 4.x gateway has it after start-up (make_gateway_node): repository/conf/deployment.toml,
 repository/resources/security/ with wso2carbon.jks (a private key entry), client-truststore.jks (two CA
 certificates) and its start-up copy client-truststore-temp.jks, and sslprofiles.xml pointing the default profile at
-that copy. Passwords are WSO2's default, 'wso2carbon'. pyjks writes the stores (writer="pyjks", own_keystore): the
+that copy. DIR/wso2am-listener: the same, with the HTTPS listener's listenerprofiles.xml (its truststore is
+client-truststore.jks). Passwords are WSO2's default, 'wso2carbon'. pyjks writes the stores (writer="pyjks", own_keystore): the
 collection's own codec is what is under test, so it does not build the fixture.
 
 ansible-test runs this file from a copy of the target under the collection's tests/output/.tmp/integration/, with the
@@ -77,9 +78,13 @@ def main(directory: str) -> None:
         facts[name.replace(" ", "-")] = sha256(cas[name.replace(" ", "-")])
     node = make_gateway_node(os.path.join(directory, "wso2am"), toml_text=DEPLOYMENT_TOML, entries=list(cas.items()), writer="pyjks",
                              own_keystore=True, relative_location=True, listener=False)
+    # the same node with the HTTPS listener's listenerprofiles.xml (listener_certificate, mutual SSL for APIs)
+    listening = make_gateway_node(os.path.join(directory, "wso2am-listener"), toml_text=DEPLOYMENT_TOML, entries=list(cas.items()),
+                                  writer="pyjks", own_keystore=True, relative_location=True, listener=True)
     # written at the gateway's start-up, an hour ago: a touch by a module is then a visibly newer modification time
-    startup = os.stat(node["sslprofiles"]).st_mtime - 3600
-    os.utime(node["sslprofiles"], (startup, startup))
+    for written in (node["sslprofiles"], listening["sslprofiles"], listening["listenerprofiles"]):
+        startup = os.stat(written).st_mtime - 3600
+        os.utime(written, (startup, startup))
     for root, dirs, files in os.walk(directory):
         for name in dirs + files:
             os.chmod(os.path.join(root, name), 0o700 if name in dirs else 0o600)
