@@ -32,6 +32,7 @@ TRUST_OPTIONS = {
     "timeout": "gateway_sync_endpoint_timeout",
     "backup": "gateway_sync_backup",
     "expiring_within_days": "gateway_sync_expiry_warn_days",
+    "local_fact": "gateway_sync_local_fact",
 }
 # keys of a module result that are merged rather than nested
 _MERGED = ("warnings", "deprecations")

@@ -203,9 +203,14 @@ def sync(*, apim_home: str, password=None, store_type: str = "auto", certificate
          protected=DEFAULT_PROTECTED, stock_pattern: str = DEFAULT_STOCK_PATTERN, options: Options | None = None,
          expiring_within_days: int = 30, verify_endpoints: bool = True, hostname_verifier=None,
          drop=(), drop_stock: bool = False, listener_certificates=None, listener_exclusive: bool = False, listener_checks=(),
-         check_mode: bool = False) -> dict:
+         local_fact=None, check_mode: bool = False) -> dict:
     """gateway_trust's result (with 'warnings' and 'diff' for the module to take out). listener_*: the HTTPS listener's
-    client certificates, converged after the sender's trust (_listener_certificates.sync), in result['listener']."""
+    client certificates, converged after the sender's trust (_listener_certificates.sync), in result['listener'].
+    local_fact: a file to write the node's trust to as an Ansible local fact (_local_fact), after the run, never in
+    check mode; one that cannot be written is a warning (predicted in check mode), never a failure."""
+    from ansible_collections.apim.certificates.plugins.module_utils import _local_fact  # pylint: disable=import-outside-toplevel
+
+    fact_problem = _local_fact.problem(local_fact) if local_fact else None
     options = options or Options()
     stock = Ownership(protected, stock_pattern)
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -275,6 +280,14 @@ def sync(*, apim_home: str, password=None, store_type: str = "auto", certificate
         _listener(result, list(listener_certificates or []), apim_home=apim_home, password=password, store_type=store_type,
                   exclusive=listener_exclusive, checks=list(listener_checks or []), options=options, config=config,
                   check_mode=check_mode)
+    result["local_fact"] = None
+    if local_fact:
+        if not fact_problem and not check_mode:
+            fact_problem = _local_fact.write(local_fact, _local_fact.content(result, apim_home=apim_home, now=now))
+        if fact_problem:
+            result["warnings"].append(f"{fact_problem}; the local fact was not written (the stores are converged regardless)")
+        else:
+            result["local_fact"] = local_fact
     return result
 
 

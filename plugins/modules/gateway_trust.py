@@ -233,6 +233,17 @@ options:
         C([transport.passthru_https.sender.parameters] HostnameVerifier).
     type: str
     choices: [Strict, Default, DefaultAndLocalhost, AllowAll]
+  local_fact:
+    description:
+      - A file on the node to write what the node trusts after the run to, as an Ansible local fact, for example
+        C(/etc/ansible/facts.d/apim_certificates.fact); M(ansible.builtin.setup) then returns it as
+        C(ansible_local.apim_certificates). The name must end in C(.fact).
+      - JSON (RV(local_fact)), written atomically with mode C(0644) on every run that is not in check mode, also when
+        no store changed (its C(time) is the last run's). Writing it is not a change.
+      - Its folder must exist and be writable by the account the module runs as. A fact that cannot be written is a
+        warning (check mode predicts it) and never fails the run or holds back the stores.
+      - Fingerprints, subjects, dates, trust check results; never a password, a key or a certificate.
+    type: path
 notes:
   - The M(apim.certificates.gateway_sync) role runs this module once per node and compares the nodes on the
     controller. Use M(apim.certificates.endpoint_certificate) and M(apim.certificates.truststore_info) for finer control.
@@ -585,6 +596,17 @@ touched:
   description: The C(sslprofiles.xml) touched (in check mode, that would be) so the gateway reloads; null when nothing changed.
   returned: always
   type: str
+local_fact:
+  description:
+    - The local fact file written (O(local_fact); in check mode, that would be); null when none was asked for or when
+      it cannot be written (a warning says why).
+    - "The file holds: C(schema) (1), C(written_by), C(time) (UTC), C(apim_home), C(changed), C(stores) (path, role,
+      count, and per alias that is not stock its fingerprint, subject and not_after), C(expiring) (alias, not_after),
+      C(trust_checks) (endpoint, trusted, trusted_by, fingerprint, served_leaf_not_after), C(untrusted_endpoints) and
+      C(key_pairs) (keystore, alias, fingerprint, not_after)."
+  returned: always
+  type: str
+  sample: /etc/ansible/facts.d/apim_certificates.fact
 backup_files:
   description: The backups made (O(backup)).
   returned: when a store was backed up
@@ -650,6 +672,7 @@ def main():
             listener_checks=dict(type="list", elements="dict", default=[], options=dict(
                 name=dict(type="str"), certificate=dict(type="str", required=True))),
             hostname_verifier=dict(type="str", choices=["Strict", "Default", "DefaultAndLocalhost", "AllowAll"]),
+            local_fact=dict(type="path"),
         ),
         supports_check_mode=True,
     )
@@ -669,7 +692,7 @@ def main():
             expiring_within_days=params["expiring_within_days"], verify_endpoints=params["verify_endpoints"],
             hostname_verifier=params["hostname_verifier"], drop=params["drop"], drop_stock=params["drop_stock"],
             listener_certificates=params["listener_certificates"], listener_exclusive=params["listener_exclusive"],
-            listener_checks=params["listener_checks"],
+            listener_checks=params["listener_checks"], local_fact=params["local_fact"] or None,
             check_mode=module.check_mode,
         )
     except ApimCertificatesError as exc:
