@@ -282,3 +282,52 @@ def test_key_pairs_over_ssh_as_the_service_account_on_every_interpreter(fleet, n
             assert keytool_list(node.paths["keystore"], PASSWORD)["orders-client"] == ("PrivateKeyEntry", sha256(leaf))
     again = play()
     assert again.rc == 0 and {h: r["changed"] for h, r in again.recap.items()} == {n: 0 for n in nodes}, again.output
+
+
+LOCAL_FACT_TASK = "Gather the local facts"
+
+
+def test_the_local_fact_over_ssh_as_the_service_account_and_a_folder_it_cannot_write_is_a_warning(fleet, nodes, tmp_path):
+    """gateway_sync_local_fact as the service account: a fact folder the account owns gets the node's fact, which
+    fact gathering over SSH returns as ansible_local.apim_certificates; on gw3 the folder is root's (0755): the run
+    warns, converges the stores anyway and writes nothing there."""
+    import grp  # pylint: disable=import-outside-toplevel
+    import os  # pylint: disable=import-outside-toplevel
+    import pwd  # pylint: disable=import-outside-toplevel
+    import shutil  # pylint: disable=import-outside-toplevel
+
+    base = f"/var/tmp/apim-fleet-facts-{os.getpid()}"
+    os.makedirs(base, mode=0o755)
+    try:
+        for name, node in nodes.items():
+            folder = os.path.join(base, name)
+            os.makedirs(folder, mode=0o755)
+            if name != "gw3":
+                os.chown(folder, pwd.getpwnam(node.service_account).pw_uid, grp.getgrnam(node.service_account).gr_gid)
+        fact = base + "/{{ inventory_hostname }}/apim_certificates.fact"
+        role_vars = dict(ROLE_VARS, gateway_sync_local_fact=fact)
+        run = run_play(fleet, tmp_path, become=True, become_user="service",
+                       roles=[{"role": "apim.certificates.gateway_sync", "vars": role_vars}])
+        assert run.rc == 0, run.output
+        converged = run.task(CONVERGE_TASK)
+        assert {h: r.get("local_fact") for h, r in converged.items()} == {
+            "gw1": f"{base}/gw1/apim_certificates.fact", "gw2": f"{base}/gw2/apim_certificates.fact", "gw3": None}
+        assert any("permission denied" in w.lower() or "cannot write" in w.lower() for w in converged["gw3"]["warnings"]
+                   if f"{base}/gw3" in w), converged["gw3"].get("warnings")
+        assert os.listdir(os.path.join(base, "gw3")) == []
+        for name, node in nodes.items():
+            for store in ("live", "persistent"):
+                assert ts.load_truststore(node.paths[store], PASSWORD).fingerprints()["orders"] == sha256(GOOD), name
+
+        gathered = run_play(fleet, tmp_path, hosts=["gw1", "gw2"], tasks=[{
+            "name": LOCAL_FACT_TASK,
+            "ansible.builtin.setup": {"fact_path": base + "/{{ inventory_hostname }}", "gather_subset": ["!all", "!min", "local"]}}])
+        assert gathered.rc == 0, gathered.output
+        for host, result in gathered.task(LOCAL_FACT_TASK).items():
+            local = result["ansible_facts"]["ansible_local"]["apim_certificates"]
+            assert local["apim_home"] == nodes[host].home
+            assert {s["entries"]["orders"]["fingerprint"] for s in local["stores"]} == {sha256(GOOD)}, host
+            owner = pwd.getpwuid(os.stat(f"{base}/{host}/apim_certificates.fact").st_uid).pw_name
+            assert owner == nodes[host].service_account, f"{host}: the fact belongs to {owner}"
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
