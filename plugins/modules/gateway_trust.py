@@ -273,6 +273,12 @@ EXAMPLES = r"""
     drop: [expired, unserved_leaves]
   register: cleaned
 
+- name: Keep what the node trusts as a local fact (ansible_local.apim_certificates at the next fact gathering)
+  apim.certificates.gateway_trust:
+    apim_home: /opt/wso2am-4.2.0
+    certificates: "{{ declared_certificates }}"
+    local_fact: /etc/ansible/facts.d/apim_certificates.fact
+
 - name: Audit (check mode) what a prune would remove
   apim.certificates.gateway_trust:
     apim_home: /opt/wso2am-4.2.0
