@@ -414,6 +414,10 @@ EK_ENCRYPTED = EK_LEAF_KEY.private_bytes(serialization.Encoding.PEM, serializati
                                          serialization.BestAvailableEncryption(EK_PASSPHRASE.encode())).decode()
 
 
+EK_INCOMPLETE = r"the chain is incomplete: it ends at .*client\.catalogue\.test.*; add the issuing CA"
+EK_MISMATCH = r"the private key does not match the certificate given"
+
+
 def key_pair(d, **extra):
     args = {"path": os.path.join(d, "keystore.jks"), "password": PW, "key_password": PW, "alias": "client", "create": True,
             "private_key": EK_ENCRYPTED, "private_key_passphrase": EK_PASSPHRASE, "certificate": pem(EK_LEAF) + pem(EK_CA)}
@@ -447,7 +451,7 @@ def setup_keystore_wrong_passphrase(d, ctx):
     return key_pair(d, private_key_passphrase="wrong-passphrase")
 
 
-@case(G_EK, "keystore-key-for-another-certificate", EK, r"the private key does not match the certificate given")
+@case(G_EK, "keystore-key-for-another-certificate", EK, EK_MISMATCH)
 def setup_keystore_key_for_another_certificate(d, ctx):
     return key_pair(d, private_key=key_pem(EK_OTHER_KEY), private_key_passphrase=None)
 
@@ -463,7 +467,7 @@ def setup_keystore_pkcs12_with_another_key_password(d, ctx):
     return key_pair(d, path=os.path.join(d, "keystore.p12"), store_type="PKCS12", key_password="not-the-store-password")
 
 
-@case(G_EK, "keystore-incomplete-chain", EK, r"the chain is incomplete: it ends at .*client\.catalogue\.test.*; add the issuing CA")
+@case(G_EK, "keystore-incomplete-chain", EK, EK_INCOMPLETE)
 def setup_keystore_incomplete_chain(d, ctx):
     return key_pair(d, certificate=pem(EK_LEAF))
 
@@ -506,18 +510,17 @@ def setup_keystore_alias_is_a_trusted_certificate(d, ctx):
 def gateway_key_pair(d, **extra):
     """A key pair for the default profile's keystore of a gateway home (its wso2carbon.jks, password wso2carbon)."""
     node = inp.gateway_home(os.path.join(d, "wso2am"))
-    args = {"apim_home": node["home"], "alias": "client", "private_key": EK_ENCRYPTED,
-            "private_key_passphrase": EK_PASSPHRASE, "certificate": pem(EK_LEAF) + pem(EK_CA)}
-    args.update(extra)
-    return {k: v for k, v in args.items() if v is not None}
+    # key_pair's key and chain; the keystore, its passwords and create come from the gateway's profile
+    options = dict({"path": None, "password": None, "key_password": None, "create": None}, **extra)
+    return key_pair(d, apim_home=node["home"], **options)
 
 
-@case(G_EK, "keystore-gateway-key-for-another-certificate", EK, r"the private key does not match the certificate given")
+@case(G_EK, "keystore-gateway-key-for-another-certificate", EK, EK_MISMATCH)
 def setup_keystore_gateway_key_for_another_certificate(d, ctx):
     return gateway_key_pair(d, private_key=key_pem(EK_OTHER_KEY), private_key_passphrase=None)
 
 
-@case(G_EK, "keystore-gateway-incomplete-chain", EK, r"the chain is incomplete: it ends at .*client\.catalogue\.test.*; add the issuing CA")
+@case(G_EK, "keystore-gateway-incomplete-chain", EK, EK_INCOMPLETE)
 def setup_keystore_gateway_incomplete_chain(d, ctx):
     return gateway_key_pair(d, certificate=pem(EK_LEAF))
 
